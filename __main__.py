@@ -1,0 +1,71 @@
+"""The Pulumi program's composition root: the only reader of config.
+
+It validates the stack's `ml-endpoints:` namespace once (models/), then declares one endpoint
+component per endpoint spec (components/). `pulumi up` runs it for real; `mlep plan` runs the
+very same file under the SDK's mock runtime.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from models.errors import ConfigError
+from models.loader import NAMESPACE, parse_stack_config
+from models.stack import StackConfig
+
+
+def read_namespace() -> dict[str, Any]:
+    """Every `ml-endpoints:*` value in the stack, objects decoded (so typos can be reported)."""
+    values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{NAMESPACE}:"
+    namespace: dict[str, Any] = {}
+    for key, raw in values.items():
+        if not key.startswith(prefix):
+            continue
+        text = str(raw)
+        namespace[key[len(prefix) :]] = json.loads(text) if text[:1] in "{[" else text
+    return namespace
+
+
+def declare_azure(stack: StackConfig) -> dict[str, Any]:
+    # Imported here so a stack only loads the provider SDKs its target uses (they are large).
+    from components.azure.online_endpoint import AzureOnlineEndpoint  # noqa: PLC0415
+    from components.azure.workspace import lookup_workspace  # noqa: PLC0415
+
+    assert stack.azure is not None  # guaranteed by the target-block rule
+    workspace = lookup_workspace(stack.azure)
+    outputs: dict[str, Any] = {}
+    for spec in stack.endpoints:
+        endpoint = AzureOnlineEndpoint(
+            spec, workspace, tags=stack.endpoint_tags(spec), protect=stack.is_prod
+        )
+        outputs[spec.name] = {
+            "name": endpoint.endpoint_name,
+            "id": endpoint.endpoint_id,
+            "scoring_uri": endpoint.scoring_uri,
+            "traffic": endpoint.traffic,
+            "mirror_traffic": endpoint.mirror_traffic,
+        }
+    return outputs
+
+
+def main() -> None:
+    source = f"Pulumi.{pulumi.get_stack()}.yaml"
+    try:
+        stack = parse_stack_config(read_namespace(), source)
+    except ConfigError as error:
+        # RunError prints the message without a Python traceback.
+        raise pulumi.RunError(str(error)) from None
+    if stack.target != "azure":
+        raise pulumi.RunError(
+            f"{source}: ml-endpoints:target = 'kubernetes' is not deployable yet "
+            "(tracked in issue 4); use target: azure"
+        )
+    pulumi.export("endpoints", declare_azure(stack))
+
+
+main()

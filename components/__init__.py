@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources that turn a validated endpoint spec into cloud resources."""

@@ -1,0 +1,1 @@
+"""Azure ML managed online endpoints (azure-native v3)."""

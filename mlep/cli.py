@@ -1,0 +1,132 @@
+"""The mlep command line.
+
+Exit codes: 0 ok, 1 a mandatory policy violation, 2 invalid config or usage, 3 a bug in mlep.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+
+from mlep.mock_runtime import ProgramError
+from mlep.plan import Plan, plan_stack
+from mlep.render import print_plan
+from mlep.stackfile import UsageError, read_stack
+from models.errors import ConfigError
+
+EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(
+            f"mlep: error: {message}\nfix: run `mlep {self.prog.split()[-1]} --help`\n"
+        )
+        raise SystemExit(EXIT_INVALID)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="mlep", description="Plan, review and roll out ML inference endpoints.")
+    parser.add_argument(
+        "-C",
+        "--project-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="the Pulumi project (default: current directory)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    plan = commands.add_parser("plan", help="run the program offline and print the plan")
+    plan.add_argument("--stack", required=True, help="stack name: reads Pulumi.NAME.yaml")
+    plan.add_argument("--json", action="store_true", help="print the plan document instead")
+    plan.add_argument("--out", type=Path, help="write the rendered artefacts to this directory")
+    plan.add_argument(
+        "--base", metavar="GITREF", help="compare traffic with the stack file at this git revision"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    out = Console(soft_wrap=False, highlight=False)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        if args.command == "plan":
+            return _plan(args, out, err)
+    except ConfigError as error:
+        lines = _lines_for(args)
+        err.print(error.render(lines), markup=False)
+        return EXIT_INVALID
+    except (UsageError, ProgramError) as error:
+        err.print(f"mlep: error: {error}", markup=False)
+        return EXIT_INVALID
+    except Exception as error:  # a bug in mlep, not bad input: say so plainly
+        err.print(
+            f"mlep: internal error ({type(error).__name__}: {error}); please report it "
+            "(set MLEP_DEBUG=1 to see the traceback).",
+            markup=False,
+        )
+        if os.environ.get("MLEP_DEBUG"):
+            raise
+        return EXIT_INTERNAL
+    return EXIT_INVALID
+
+
+def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
+    project_dir = args.project_dir.resolve()
+    quiet = args.json or not err.is_terminal
+    with (
+        err.status("Planning (offline, mock runtime) ...", spinner="dots") if not quiet else _Null()
+    ):
+        plan = plan_stack(project_dir, args.stack, base=args.base)
+    if args.out:
+        _write_out(plan, args.out)
+    if args.json:
+        sys.stdout.write(plan.to_json())
+    else:
+        print_plan(plan, out)
+    return EXIT_OK
+
+
+def _write_out(plan: Plan, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "plan.json").write_text(plan.to_json())
+
+
+def _lines_for(args: argparse.Namespace) -> dict[str, int] | None:
+    try:
+        return read_stack(args.project_dir.resolve(), args.stack).lines
+    except Exception:
+        return None
+
+
+class _Null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def entry_point() -> None:
+    """The installed `mlep` script.
+
+    Exits with ``os._exit`` after flushing: the Pulumi SDK leaves per-thread asyncio event loops
+    behind, and their finalizers can print a spurious traceback at interpreter shutdown.
+    """
+    try:
+        code = main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else EXIT_INVALID
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    entry_point()

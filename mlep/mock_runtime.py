@@ -1,0 +1,205 @@
+"""Run the Pulumi program offline under the SDK's mock runtime and record what the engine would see.
+
+No cloud, no credentials, no Pulumi CLI: `pulumi.runtime.set_mocks` stands in for the engine,
+a recording monitor captures every RegisterResource request (type, name, parent, dependencies,
+protect, inputs in engine wire form with secrets still marked), and the mocks answer with
+plausible ids and computed outputs (scoring URIs, workspace location) so the program runs.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime import mocks, rpc
+
+SECRET = "[secret]"
+MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+MOCK_LOCATION = "westeurope"
+_SIG = rpc._special_sig_key
+_SECRET_SIG = rpc._special_secret_sig
+_RESOURCE_SIG = rpc._special_resource_sig
+
+
+@dataclass
+class Registration:
+    """One RegisterResource request, as the engine would have received it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    dependencies: list[str]
+    protect: bool
+    inputs: dict[str, Any]
+
+
+@dataclass
+class ProgramRun:
+    """Everything one run of the program declared."""
+
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class ProgramError(Exception):
+    """The program failed for a reason that is not bad config (a bug, or a RunError)."""
+
+
+class _RecordingMonitor(mocks.MockMonitor):
+    def __init__(self, mock: pulumi.runtime.Mocks) -> None:
+        super().__init__(mock)
+        self.registrations: list[Registration] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        inputs = json_format.MessageToDict(request.object) if request.HasField("object") else {}
+        dependencies = set(request.dependencies)
+        for deps in request.propertyDependencies.values():
+            dependencies.update(deps.urns)
+        dependencies.discard(request.parent)
+        registration = Registration(
+            urn=urn,
+            type=request.type,
+            name=request.name,
+            custom=bool(request.custom),
+            parent=request.parent or None,
+            dependencies=sorted(dependencies),
+            protect=bool(request.protect),
+            inputs=wire_to_plain(inputs),
+        )
+        with self._lock:
+            self.registrations.append(registration)
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+
+class PlanMocks(pulumi.runtime.Mocks):
+    """Answers the engine's questions with deterministic, clearly fake values."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = dict(args.inputs)
+        resource_id = _mock_id(args.typ, args.name, state)
+        if args.typ == "azure-native:machinelearningservices:OnlineEndpoint":
+            name = state.get("endpointName", args.name)
+            location = state.get("location", MOCK_LOCATION)
+            properties = dict(state.get("properties", {}))
+            properties["scoringUri"] = f"https://{name}.{location}.inference.ml.azure.com/score"
+            state["properties"] = properties
+            state["name"] = name
+        return resource_id, state
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "azure-native:machinelearningservices:getWorkspace":
+            group, name = args.args["resourceGroupName"], args.args["workspaceName"]
+            workspace = {
+                "id": _arm_id(group, f"Microsoft.MachineLearningServices/workspaces/{name}"),
+                "name": name,
+                "location": MOCK_LOCATION,
+            }
+            return workspace, []
+        return {}, []
+
+
+def _arm_id(group: str, provider_path: str) -> str:
+    return f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/{group}/providers/{provider_path}"
+
+
+def _mock_id(token: str, name: str, state: dict[str, Any]) -> str:
+    group = state.get("resourceGroupName", "rg")
+    workspace = state.get("workspaceName")
+    if token == "azure-native:machinelearningservices:OnlineEndpoint":
+        return _arm_id(
+            group,
+            f"Microsoft.MachineLearningServices/workspaces/{workspace}/onlineEndpoints/"
+            f"{state.get('endpointName', name)}",
+        )
+    if token == "azure-native:machinelearningservices:OnlineDeployment":
+        return _arm_id(
+            group,
+            f"Microsoft.MachineLearningServices/workspaces/{workspace}/onlineEndpoints/"
+            f"{state.get('endpointName')}/deployments/{state.get('deploymentName', name)}",
+        )
+    if token == "azure-native:resources:Deployment":
+        return _arm_id(
+            group, f"Microsoft.Resources/deployments/{state.get('deploymentName', name)}"
+        )
+    return f"{name}-id"
+
+
+def wire_to_plain(value: Any) -> Any:
+    """Engine wire form -> plain JSON: secrets become "[secret]", integral floats become ints."""
+    if isinstance(value, dict):
+        signature = value.get(_SIG)
+        if signature == _SECRET_SIG:
+            return SECRET
+        if signature == _RESOURCE_SIG:
+            return value.get("urn")
+        return {key: wire_to_plain(item) for key, item in sorted(value.items())}
+    if isinstance(value, list):
+        return [wire_to_plain(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def run_program(
+    program: Path,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+) -> ProgramRun:
+    """Run ``program`` (a Pulumi __main__.py) under mocks with the given engine config."""
+    monitor = _RecordingMonitor(PlanMocks())
+    pulumi.runtime.set_mocks(
+        PlanMocks(), project=project, stack=stack, preview=False, monitor=monitor
+    )
+    runtime_config.set_all_config(dict(config), list(secret_keys))
+    run = ProgramRun()
+    program_dir = str(program.parent)
+
+    @pulumi.runtime.test  # type: ignore[untyped-decorator]
+    def _execute() -> pulumi.Output[Any]:
+        if program_dir not in sys.path:
+            sys.path.insert(0, program_dir)
+        runpy.run_path(str(program), run_name="__main__")
+        root = pulumi.runtime.get_root_resource()
+        exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
+        names = sorted(exported)
+        return pulumi.Output.all(*[_resolve_output(exported[name]) for name in names]).apply(
+            lambda values: run.outputs.update(zip(names, values, strict=True))
+        )
+
+    try:
+        _execute()
+    except pulumi.RunError as error:
+        raise ProgramError(str(error)) from None
+    run.resources = sorted(monitor.registrations, key=lambda r: r.urn)
+    return run
+
+
+def _resolve_output(value: Any) -> pulumi.Output[Any]:
+    """An exported value, fully resolved, with every secret replaced by the placeholder."""
+    if isinstance(value, dict):
+        keys = sorted(value)
+        return pulumi.Output.all(*[_resolve_output(value[k]) for k in keys]).apply(
+            lambda items: dict(zip(keys, items, strict=True))
+        )
+    if isinstance(value, list | tuple):
+        return pulumi.Output.all(*[_resolve_output(v) for v in value]).apply(list)
+    output = pulumi.Output.from_input(value)
+    secret: pulumi.Output[bool] = pulumi.Output.from_input(output.is_secret())
+    return pulumi.Output.all(output, secret).apply(
+        lambda pair: SECRET if pair[1] else wire_to_plain(pair[0])
+    )

@@ -1,0 +1,79 @@
+"""`mlep plan`: validate a stack file, run the program offline, build the plan document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlep.mock_runtime import ProgramRun, run_program
+from mlep.stackfile import StackFile, read_project, read_stack, read_stack_at
+from models.errors import ConfigError
+from models.loader import parse_stack_config
+from models.stack import StackConfig
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The result of planning one stack: the validated config and what the program declared."""
+
+    project: str
+    stack_file: StackFile
+    config: StackConfig
+    run: ProgramRun
+    base: StackConfig | None = None
+
+    def document(self) -> dict[str, Any]:
+        """The plan document of the contract (section 4)."""
+        return {
+            "project": self.project,
+            "stack": self.stack_file.name,
+            "target": self.config.target,
+            "resources": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "name": r.name,
+                    "parent": r.parent,
+                    "dependencies": r.dependencies,
+                    "protect": r.protect,
+                    "inputs": r.inputs,
+                }
+                for r in self.run.resources
+            ],
+            "outputs": self.run.outputs,
+            "policy": {"violations": []},
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.document(), indent=2, sort_keys=False) + "\n"
+
+
+def load_config(
+    project_dir: Path, stack: str, gitref: str | None = None
+) -> tuple[StackFile, StackConfig]:
+    """Read and validate a stack file (at ``gitref`` when given). Raises ConfigError/UsageError."""
+    stack_file = (
+        read_stack_at(project_dir, stack, gitref) if gitref else read_stack(project_dir, stack)
+    )
+    source = stack_file.path.name + (f" at {gitref}" if gitref else "")
+    return stack_file, parse_stack_config(stack_file.namespace, source)
+
+
+def plan_stack(project_dir: Path, stack: str, base: str | None = None) -> Plan:
+    """Validate, then run the program under mocks. The base revision is validated too."""
+    project = read_project(project_dir)
+    stack_file, config = load_config(project_dir, stack)
+    base_config = load_config(project_dir, stack, base)[1] if base else None
+    run = run_program(
+        project_dir / "__main__.py",
+        project=project,
+        stack=stack,
+        config=stack_file.engine_config,
+        secret_keys=stack_file.secret_keys,
+    )
+    return Plan(project, stack_file, config, run, base_config)
+
+
+__all__ = ["ConfigError", "Plan", "load_config", "plan_stack"]

@@ -1,0 +1,172 @@
+"""Reading Pulumi.yaml and Pulumi.<stack>.yaml the way the Pulumi CLI does, with line numbers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import YAMLError
+
+from models.errors import format_path
+from models.loader import NAMESPACE
+
+SECRET_PLACEHOLDER = "[secret]"
+
+
+class UsageError(Exception):
+    """Bad command-line usage or an unreadable file: exit code 2, message only."""
+
+
+@dataclass(frozen=True)
+class StackFile:
+    """One stack's configuration, split the way the program and the engine see it."""
+
+    name: str
+    path: Path
+    namespace: dict[str, Any]  # ml-endpoints:* values, keys without the prefix
+    engine_config: dict[str, str]  # every key as the engine passes it (objects as JSON)
+    secret_keys: list[str]  # keys whose value was `secure:` (replaced by a placeholder)
+    lines: dict[str, int] = field(default_factory=dict)  # field path -> line number
+
+
+def read_project(project_dir: Path) -> str:
+    path = project_dir / "Pulumi.yaml"
+    data = _load_yaml(path.read_text() if path.exists() else None, path)
+    if not isinstance(data, dict) or "name" not in data:
+        raise UsageError(f"{path}: not a Pulumi project file (no `name:`)")
+    return str(data["name"])
+
+
+def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackFile:
+    """Parse a stack file; ``text`` overrides the file's content (a base revision from git)."""
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if text is None:
+        if not path.exists():
+            existing = sorted(
+                p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
+            )
+            raise UsageError(
+                f"no stack file {path.name} in {project_dir}; stacks here: "
+                f"{', '.join(existing) or 'none'}"
+            )
+        text = path.read_text()
+    data = _load_yaml(text, path)
+    if data is None:
+        data = CommentedMap()
+    if not isinstance(data, dict):
+        raise UsageError(f"{path.name}: the top level must be a mapping with a `config:` key")
+    unknown = sorted(
+        set(data) - {"config", "secretsprovider", "encryptedkey", "encryptionsalt", "environment"}
+    )
+    if unknown:
+        raise UsageError(
+            f"{path.name}: unknown top-level key(s) {', '.join(unknown)}; expected `config:`"
+        )
+    config = data.get("config") or CommentedMap()
+    if not isinstance(config, CommentedMap):
+        raise UsageError(f"{path.name}: `config:` must be a mapping of `namespace:key: value`")
+
+    namespace: dict[str, Any] = {}
+    engine: dict[str, str] = {}
+    secret_keys: list[str] = []
+    lines: dict[str, int] = {}
+    for raw_key, raw_value in config.items():
+        key = str(raw_key) if ":" in str(raw_key) else f"{NAMESPACE}:{raw_key}"
+        value = raw_value
+        if _contains_secure(raw_value):
+            # Never decrypted offline: the program sees a secret placeholder instead.
+            secret_keys.append(key)
+            value = _mask_secure(raw_value)
+        engine[key] = value if isinstance(value, str) else json.dumps(_plain(value))
+        if key.startswith(f"{NAMESPACE}:"):
+            short = key[len(NAMESPACE) + 1 :]
+            namespace[short] = value
+            lines[short] = config.lc.key(raw_key)[0] + 1
+            _collect_lines(value, [short], lines)
+    return StackFile(stack, path, namespace, engine, secret_keys, lines)
+
+
+def read_stack_at(project_dir: Path, stack: str, gitref: str) -> StackFile:
+    """The stack file as it was at a git revision (for --base)."""
+    name = f"Pulumi.{stack}.yaml"
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(project_dir), "rev-parse", "--show-prefix"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        shown = subprocess.run(
+            ["git", "-C", str(project_dir), "show", f"{gitref}:{top}{name}"],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    except FileNotFoundError:
+        raise UsageError("--base needs git on PATH") from None
+    except subprocess.CalledProcessError as error:
+        reason = (error.stderr or "").strip().splitlines()[-1:] or ["unknown error"]
+        raise UsageError(
+            f"--base {gitref}: cannot read {name} at that revision ({reason[0]})"
+        ) from None
+    return read_stack(project_dir, stack, shown.stdout)
+
+
+def _load_yaml(text: str | None, path: Path) -> Any:
+    if text is None:
+        raise UsageError(f"{path} not found; run mlep from the project directory")
+    try:
+        return YAML(typ="rt").load(text)
+    except YAMLError as error:
+        raise UsageError(f"{path.name}: not valid YAML: {error}".replace("\n", " ")) from None
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _contains_secure(value: Any) -> bool:
+    if _is_secure(value):
+        return True
+    if isinstance(value, dict):
+        return any(_contains_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_secure(v) for v in value)
+    return False
+
+
+def _mask_secure(value: Any) -> Any:
+    if _is_secure(value):
+        return SECRET_PLACEHOLDER
+    if isinstance(value, dict):
+        return {k: _mask_secure(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_secure(v) for v in value]
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _collect_lines(node: Any, loc: list[str | int], lines: dict[str, int]) -> None:
+    """Record the line of every nested key/item, keyed by its field path."""
+    if isinstance(node, CommentedMap):
+        for key, child in node.items():
+            here = [*loc, str(key)]
+            lines[format_path(here)] = node.lc.key(key)[0] + 1
+            _collect_lines(child, here, lines)
+    elif isinstance(node, CommentedSeq):
+        for index, child in enumerate(node):
+            here = [*loc, index]
+            lines[format_path(here)] = node.lc.item(index)[0] + 1
+            _collect_lines(child, here, lines)

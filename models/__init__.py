@@ -1,0 +1,1 @@
+"""The endpoint spec: frozen pydantic models validated once, at the edge. No Pulumi here."""

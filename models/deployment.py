@@ -1,0 +1,221 @@
+"""A deployment behind an endpoint: field names follow the `az ml` online deployment YAML."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Self
+
+from pydantic import AfterValidator, Field, StrictInt, StrictStr, model_validator
+
+from models.fields import (
+    Bool,
+    Name,
+    NetworkAccess,
+    NonEmptyStr,
+    Percent,
+    PositiveInt,
+    Spec,
+    Tags,
+    rule_error,
+)
+
+# azureml:NAME:VERSION, azureml://registries/REG/models/NAME/versions/V, or a model resource id.
+_MODEL_FORMS = (
+    re.compile(r"azureml:[A-Za-z0-9][\w.-]{0,254}:[\w.-]{1,64}"),
+    re.compile(r"azureml://registries/[\w-]+/models/[\w.-]+/versions/[\w.-]+"),
+    re.compile(
+        r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+        r"Microsoft\.MachineLearningServices/(workspaces|registries)/[^/]+/models/[^/]+/versions/[^/]+",
+        re.IGNORECASE,
+    ),
+)
+
+
+def _check_model(value: str) -> str:
+    if not any(form.fullmatch(value) for form in _MODEL_FORMS):
+        raise rule_error(
+            "model must be a registered model: 'azureml:NAME:VERSION', "
+            "'azureml://registries/REGISTRY/models/NAME/versions/VERSION' or a model resource id",
+            "register the model (`az ml model create`) and reference it, "
+            "e.g. 'azureml:fraud-model:3'",
+        )
+    return value
+
+
+# registry/repository[:tag][@sha256:digest], as the OCI distribution spec names images.
+_IMAGE = re.compile(
+    r"(?P<repo>[a-z0-9]+([._-]+[a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]+[a-z0-9]+)*)*)"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(@(?P<digest>sha256:[a-f0-9]{64}))?"
+)
+
+
+def _check_image(value: str) -> str:
+    match = _IMAGE.fullmatch(value)
+    if not match:
+        raise rule_error(
+            "not a valid image reference",
+            "use REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST",
+        )
+    if not match["digest"] and match["tag"] in (None, "latest"):
+        raise rule_error(
+            "the image needs an explicit tag other than 'latest', or a digest, so a "
+            "deployment always runs the bento it was reviewed with",
+            "pin it, e.g. 'myregistry.azurecr.io/fraud-classifier:1.4.2'",
+        )
+    return value
+
+
+Model = Annotated[StrictStr, AfterValidator(_check_model)]
+Image = Annotated[StrictStr, AfterValidator(_check_image)]
+
+# Kubernetes resource quantities: https://kubernetes.io/docs/reference/kubernetes-api/common-definitions/quantity/
+_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?")
+
+
+def _check_quantity(value: str) -> str:
+    if not _QUANTITY.fullmatch(value) or float(re.sub(r"[^0-9.]", "", value)) <= 0:
+        raise rule_error(
+            "not a positive Kubernetes quantity",
+            'write it as a quoted string such as "500m" or "1" (cpu), "2Gi" (memory)',
+        )
+    return value
+
+
+Quantity = Annotated[StrictStr, AfterValidator(_check_quantity)]
+
+
+def _check_asset(value: str) -> str:
+    if not re.fullmatch(
+        r"azureml:[A-Za-z0-9][\w.-]*:[\w.-]+|azureml://.+|/subscriptions/.+", value
+    ):
+        raise rule_error(
+            "must reference a registered asset: 'azureml:NAME:VERSION', an azureml:// asset "
+            "path or a resource id (local paths need the az ml CLI to upload them)",
+            "register it first (`az ml code create` / `az ml environment create`) and use "
+            "'azureml:NAME:VERSION'",
+        )
+    return value
+
+
+Asset = Annotated[StrictStr, AfterValidator(_check_asset)]
+
+
+class CodeConfiguration(Spec):
+    """Scoring code for a custom model: a registered code asset and the script to run."""
+
+    code: Asset
+    scoring_script: NonEmptyStr
+
+
+class Resources(Spec):
+    """Kubernetes container resources per replica; memory is also the memory limit."""
+
+    cpu: Quantity = "1"
+    memory: Quantity = "2Gi"
+    gpu: Annotated[StrictInt, Field(ge=0, le=16)] = 0
+
+
+class Autoscale(Spec):
+    """Scale on CPU between min and max instances (Azure Monitor autoscale, or a Kubernetes HPA)."""
+
+    min_instances: Annotated[StrictInt, Field(ge=1, le=50)]
+    max_instances: Annotated[StrictInt, Field(ge=1, le=50)]
+    target_cpu_percent: Percent = 70
+    scale_in_cpu_percent: Percent = 30
+    cooldown_minutes: Annotated[StrictInt, Field(ge=1, le=10080)] = 5
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Self:
+        if self.min_instances > self.max_instances:
+            raise rule_error(
+                f"min_instances ({self.min_instances}) is above max_instances "
+                f"({self.max_instances})",
+                "make min_instances <= max_instances",
+                field="min_instances",
+                value=self.min_instances,
+            )
+        if self.scale_in_cpu_percent >= self.target_cpu_percent:
+            raise rule_error(
+                f"scale_in_cpu_percent ({self.scale_in_cpu_percent}) must be below "
+                f"target_cpu_percent ({self.target_cpu_percent}), or autoscale flaps",
+                "lower scale_in_cpu_percent (30 is typical for a 70 target)",
+                field="scale_in_cpu_percent",
+                value=self.scale_in_cpu_percent,
+            )
+        return self
+
+
+class RequestSettings(Spec):
+    """Per-request limits; Azure ML caps the timeout at 180 s."""
+
+    request_timeout_ms: Annotated[StrictInt, Field(ge=1, le=180_000)] = 5000
+    max_concurrent_requests_per_instance: PositiveInt = 1
+
+
+class Probe(Spec):
+    """A liveness or readiness probe, in seconds (the `az ml` probe settings)."""
+
+    initial_delay: PositiveInt = 10
+    period: PositiveInt = 10
+    timeout: PositiveInt = 2
+    success_threshold: PositiveInt = 1
+    failure_threshold: PositiveInt = 30
+
+
+class DeploymentSpec(Spec):
+    """One deployment (blue, green, ...) of an endpoint; which fields apply depends on target."""
+
+    name: Name
+    model: Model | None = None
+    environment: Asset | None = None
+    code_configuration: CodeConfiguration | None = None
+    image: Image | None = None
+    instance_type: NonEmptyStr | None = None
+    resources: Resources | None = None
+    instance_count: Annotated[StrictInt, Field(ge=1, le=50)] = 1
+    autoscale: Autoscale | None = None
+    request_settings: RequestSettings = RequestSettings()
+    liveness_probe: Probe = Probe()
+    readiness_probe: Probe = Probe()
+    environment_variables: dict[StrictStr, StrictStr] = {}
+    egress_public_network_access: NetworkAccess = "disabled"
+    app_insights_enabled: Bool = True
+    tags: Tags = {}
+
+    @model_validator(mode="after")
+    def _liveness_success_is_one(self) -> Self:
+        # Kubernetes (and so Azure ML) reject any other value for liveness probes.
+        if self.liveness_probe.success_threshold != 1:
+            raise rule_error(
+                "liveness_probe.success_threshold must be 1 (Kubernetes requires it for "
+                f"liveness probes); got {self.liveness_probe.success_threshold}",
+                "remove liveness_probe.success_threshold or set it to 1",
+                field="liveness_probe.success_threshold",
+                value=self.liveness_probe.success_threshold,
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _instance_count_within_autoscale(self) -> Self:
+        scale = self.autoscale
+        if scale and not scale.min_instances <= self.instance_count <= scale.max_instances:
+            raise rule_error(
+                f"instance_count ({self.instance_count}) is outside autoscale "
+                f"[{scale.min_instances}, {scale.max_instances}]",
+                "set instance_count between autoscale.min_instances and max_instances",
+                field="instance_count",
+                value=self.instance_count,
+            )
+        return self
+
+    @property
+    def replicas(self) -> int:
+        """The instance count to start with: the autoscale minimum when it is higher."""
+        if self.autoscale:
+            return max(self.instance_count, self.autoscale.min_instances)
+        return self.instance_count
+
+    @property
+    def resources_or_default(self) -> Resources:
+        return self.resources or Resources()

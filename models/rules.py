@@ -1,0 +1,281 @@
+"""Cross-field rules of the contract, as a table of named checks over a parsed stack.
+
+Field-level rules (types, ranges, name syntax) live on the models; these are the rules that
+relate fields to each other. Each check yields every problem it finds, with the full path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import get_args
+
+from models.deployment import DeploymentSpec
+from models.endpoint import EndpointSpec
+from models.errors import Problem
+from models.fields import MAX_TAGS, REQUIRED_TAGS, DataSensitivity
+from models.stack import StackConfig
+
+Check = Callable[[StackConfig], Iterator[Problem]]
+
+SENSITIVITY_LEVELS: tuple[str, ...] = get_args(DataSensitivity)
+# Tags become Kubernetes labels on that target: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?")
+_LABEL_NAME = re.compile(
+    r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+    r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
+)
+
+AZURE_ONLY_FIELDS = (
+    "model",
+    "environment",
+    "code_configuration",
+    "instance_type",
+    "egress_public_network_access",
+    "app_insights_enabled",
+)
+KUBERNETES_ONLY_FIELDS = ("image", "resources")
+
+
+def _endpoints(stack: StackConfig) -> Iterator[tuple[str, EndpointSpec]]:
+    for i, endpoint in enumerate(stack.endpoints):
+        yield f"endpoints[{i}]", endpoint
+
+
+def _deployments(stack: StackConfig) -> Iterator[tuple[str, EndpointSpec, DeploymentSpec]]:
+    for path, endpoint in _endpoints(stack):
+        for j, deployment in enumerate(endpoint.deployments):
+            yield f"{path}.deployments[{j}]", endpoint, deployment
+
+
+def required_tags(stack: StackConfig) -> Iterator[Problem]:
+    for key in REQUIRED_TAGS:
+        if not stack.tags.get(key, "").strip():
+            yield Problem(
+                f"tags.{key}",
+                f"the governance tag {key!r} is required on every stack",
+                f"add `{key}: ...` under ml-endpoints:tags",
+            )
+    for path, tags in [("tags", stack.tags)] + [
+        (f"{p}.tags", {**stack.tags, **e.tags}) for p, e in _endpoints(stack)
+    ]:
+        level = tags.get("data-sensitivity")
+        if level is not None and level not in SENSITIVITY_LEVELS:
+            yield Problem(
+                f"{path}.data-sensitivity",
+                f"data-sensitivity must be one of {', '.join(SENSITIVITY_LEVELS)}",
+                "pick the level your data classification policy assigns",
+                level,
+            )
+
+
+def merged_tag_limits(stack: StackConfig) -> Iterator[Problem]:
+    for path, endpoint in _endpoints(stack):
+        for j, deployment in enumerate(endpoint.deployments):
+            merged = {**stack.tags, **endpoint.tags, **deployment.tags}
+            if len(merged) > MAX_TAGS:
+                yield Problem(
+                    f"{path}.deployments[{j}].tags",
+                    f"stack, endpoint and deployment tags merge to {len(merged)}; "
+                    f"Azure allows {MAX_TAGS}",
+                    "drop tags, or move them from the stack to the endpoints that need them",
+                )
+
+
+def unique_endpoint_names(stack: StackConfig) -> Iterator[Problem]:
+    seen: dict[str, int] = {}
+    for i, endpoint in enumerate(stack.endpoints):
+        if endpoint.name in seen:
+            yield Problem(
+                f"endpoints[{i}].name",
+                f"endpoint name already used by endpoints[{seen[endpoint.name]}]",
+                "endpoint names are unique in a stack: rename one of them",
+                endpoint.name,
+            )
+        seen.setdefault(endpoint.name, i)
+
+
+def unique_deployment_names(stack: StackConfig) -> Iterator[Problem]:
+    for path, endpoint in _endpoints(stack):
+        seen: dict[str, int] = {}
+        for j, deployment in enumerate(endpoint.deployments):
+            key = deployment.name.casefold()
+            if key in seen:
+                yield Problem(
+                    f"{path}.deployments[{j}].name",
+                    f"deployment name clashes with deployments[{seen[key]}] "
+                    "(names are compared case-insensitively)",
+                    "give each deployment of an endpoint its own name (blue, green, ...)",
+                    deployment.name,
+                )
+            seen.setdefault(key, j)
+
+
+def traffic_names_deployments(stack: StackConfig) -> Iterator[Problem]:
+    for path, endpoint in _endpoints(stack):
+        names = [d.name for d in endpoint.deployments]
+        for field in ("traffic", "mirror_traffic"):
+            for key, value in getattr(endpoint, field).items():
+                if key not in names:
+                    yield Problem(
+                        f"{path}.{field}.{key}",
+                        f"{key!r} is not a deployment of endpoint {endpoint.name!r}",
+                        f"use one of: {', '.join(names)}",
+                        value,
+                    )
+
+
+def traffic_sums_to_100(stack: StackConfig) -> Iterator[Problem]:
+    for path, endpoint in _endpoints(stack):
+        total = sum(endpoint.traffic.values())
+        if total not in (0, 100):
+            yield Problem(
+                f"{path}.traffic",
+                f"live traffic sums to {total}; it must sum to 100 "
+                "(or 0, which takes the endpoint out of service)",
+                "adjust the weights so they add up to 100",
+                dict(endpoint.traffic),
+            )
+
+
+def mirror_is_single_shadow(stack: StackConfig) -> Iterator[Problem]:
+    for path, endpoint in _endpoints(stack):
+        if len(endpoint.mirror_traffic) > 1:
+            yield Problem(
+                f"{path}.mirror_traffic",
+                "at most one deployment can receive mirror traffic",
+                "keep one shadow deployment in mirror_traffic",
+                dict(endpoint.mirror_traffic),
+            )
+        for key, value in endpoint.mirror_traffic.items():
+            if endpoint.traffic.get(key, 0) > 0:
+                yield Problem(
+                    f"{path}.mirror_traffic.{key}",
+                    f"{key!r} already receives {endpoint.traffic[key]}% live traffic; a "
+                    "mirrored (shadow) deployment must have 0 live traffic",
+                    f"set traffic.{key} to 0, or remove it from mirror_traffic",
+                    value,
+                )
+
+
+def auth_mode_fits_target(stack: StackConfig) -> Iterator[Problem]:
+    for path, endpoint in _endpoints(stack):
+        mode = endpoint.auth_mode
+        if stack.target == "kubernetes":
+            if mode == "aml_token":
+                yield Problem(
+                    f"{path}.auth_mode",
+                    "aml_token is issued by Azure ML and only works on the azure target",
+                    "use aad_token (JWT checked at the gateway) or key",
+                    mode,
+                )
+            elif mode == "aad_token" and stack.kubernetes and not stack.kubernetes.entra:
+                yield Problem(
+                    f"{path}.auth_mode",
+                    "aad_token on kubernetes needs ml-endpoints:kubernetes.entra "
+                    "(tenant and audience) for JWT validation at the gateway",
+                    "add kubernetes.entra: {tenant_id: ..., audience: ...}",
+                    mode,
+                )
+            elif mode == "key" and stack.kubernetes and not stack.kubernetes.key_vault:
+                yield Problem(
+                    f"{path}.auth_mode",
+                    "key auth on kubernetes needs ml-endpoints:kubernetes.key_vault "
+                    "to hold the key",
+                    "add kubernetes.key_vault: {name: ..., tenant_id: ..., client_id: ...}",
+                    mode,
+                )
+        elif mode == "key" and stack.azure and not stack.azure.key_vault:
+            yield Problem(
+                f"{path}.auth_mode",
+                "key auth keeps the endpoint keys in Key Vault; ml-endpoints:azure.key_vault "
+                "is not set",
+                "add azure.key_vault: {name: ...}, or use aad_token",
+                mode,
+            )
+
+
+def target_block_present(stack: StackConfig) -> Iterator[Problem]:
+    wanted, other = ("azure", "kubernetes") if stack.target == "azure" else ("kubernetes", "azure")
+    if getattr(stack, wanted) is None:
+        yield Problem(
+            wanted,
+            f"target is {stack.target!r} but the ml-endpoints:{wanted} block is missing",
+            f"add ml-endpoints:{wanted} (see the README's config reference)",
+        )
+    if getattr(stack, other) is not None:
+        yield Problem(
+            other,
+            f"target is {stack.target!r}; the ml-endpoints:{other} block would be ignored",
+            f"remove ml-endpoints:{other}, or set target: {other}",
+        )
+
+
+def deployment_fields_fit_target(stack: StackConfig) -> Iterator[Problem]:
+    required: tuple[str, ...]
+    foreign: tuple[str, ...]
+    if stack.target == "azure":
+        required, foreign = ("model", "instance_type"), KUBERNETES_ONLY_FIELDS
+    else:
+        required, foreign = ("image",), AZURE_ONLY_FIELDS
+    for path, _, deployment in _deployments(stack):
+        for field in required:
+            if getattr(deployment, field) is None:
+                yield Problem(
+                    f"{path}.{field}",
+                    f"{field} is required on the {stack.target} target",
+                    {
+                        "model": "reference a registered model, e.g. 'azureml:fraud-model:3'",
+                        "instance_type": "pick a VM size, e.g. 'Standard_DS3_v2'",
+                        "image": "give the bento image with a tag, e.g. 'acr.io/fraud:1.4.2'",
+                    }[field],
+                )
+        for field in sorted(deployment.model_fields_set & set(foreign)):
+            yield Problem(
+                f"{path}.{field}",
+                f"{field} does not apply to the {stack.target} target and would be ignored",
+                f"remove {field}",
+                getattr(deployment, field),
+            )
+
+
+def tags_are_labels_on_kubernetes(stack: StackConfig) -> Iterator[Problem]:
+    if stack.target != "kubernetes":
+        return
+    sources = [("tags", stack.tags)]
+    for path, endpoint in _endpoints(stack):
+        sources.append((f"{path}.tags", endpoint.tags))
+        sources += [
+            (f"{path}.deployments[{j}].tags", d.tags) for j, d in enumerate(endpoint.deployments)
+        ]
+    for path, tags in sources:
+        for key, value in tags.items():
+            if not _LABEL_NAME.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
+                yield Problem(
+                    f"{path}.{key}",
+                    "on kubernetes, tags become labels: names and values are at most 63 "
+                    "characters of letters, digits, '-', '_' and '.', starting and ending "
+                    "alphanumeric",
+                    "use a label-safe value, e.g. 'fraud-team' instead of 'Fraud Team'",
+                    value,
+                )
+
+
+RULES: dict[str, Check] = {
+    "required-tags": required_tags,
+    "merged-tag-limits": merged_tag_limits,
+    "unique-endpoint-names": unique_endpoint_names,
+    "unique-deployment-names": unique_deployment_names,
+    "traffic-names-deployments": traffic_names_deployments,
+    "traffic-sums-to-100": traffic_sums_to_100,
+    "mirror-is-single-shadow": mirror_is_single_shadow,
+    "auth-mode-fits-target": auth_mode_fits_target,
+    "target-block-present": target_block_present,
+    "deployment-fields-fit-target": deployment_fields_fit_target,
+    "tags-are-labels-on-kubernetes": tags_are_labels_on_kubernetes,
+}
+
+
+def check_stack(stack: StackConfig) -> list[Problem]:
+    """Run every rule; returns all problems (empty when the stack is valid)."""
+    return [problem for check in RULES.values() for problem in check(stack)]
