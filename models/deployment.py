@@ -127,6 +127,7 @@ class Autoscale(Spec):
 
     @model_validator(mode="after")
     def _bounds(self) -> Self:
+        """min_instances <= max_instances; scale_in_cpu_percent < target_cpu_percent."""
         if self.min_instances > self.max_instances:
             raise rule_error(
                 f"min_instances ({self.min_instances}) is above max_instances "
@@ -185,6 +186,7 @@ class DeploymentSpec(Spec):
 
     @model_validator(mode="after")
     def _liveness_success_is_one(self) -> Self:
+        """liveness_probe.success_threshold is 1."""
         # Kubernetes (and so Azure ML) reject any other value for liveness probes.
         if self.liveness_probe.success_threshold != 1:
             raise rule_error(
@@ -198,6 +200,7 @@ class DeploymentSpec(Spec):
 
     @model_validator(mode="after")
     def _instance_count_within_autoscale(self) -> Self:
+        """With autoscale, instance_count lies within [min_instances, max_instances]."""
         scale = self.autoscale
         if scale and not scale.min_instances <= self.instance_count <= scale.max_instances:
             raise rule_error(

@@ -45,6 +45,7 @@ class RolloutPolicy(Spec):
 
     @model_validator(mode="after")
     def _steps_rise_to_100(self) -> Self:
+        """Steps strictly increase and end at 100."""
         rising = all(a < b for a, b in zip(self.steps, self.steps[1:], strict=False))
         if not rising or self.steps[-1] != 100:
             raise rule_error(

@@ -1,0 +1,22 @@
+"""The README's config reference is generated from the models and must not drift."""
+
+from __future__ import annotations
+
+from scripts.config_reference import README, render, updated_readme
+
+
+def test_readme_config_reference_is_current() -> None:
+    text = README.read_text()
+    assert updated_readme(text) == text, "run: python -m scripts.config_reference --write"
+
+
+def test_reference_lists_every_cross_field_rule() -> None:
+    reference = render()
+    for rule in ("traffic-sums-to-100", "mirror-is-single-shadow", "unique-deployment-names"):
+        assert f"**{rule}**" in reference
+
+
+def test_reference_documents_secure_defaults() -> None:
+    reference = render()
+    assert "| `auth_mode` | `key` \\| `aml_token` \\| `aad_token` | `aad_token` |" in reference
+    assert "| `public_network_access` | `enabled` \\| `disabled` | `disabled` |" in reference
