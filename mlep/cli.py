@@ -13,9 +13,9 @@ from pathlib import Path
 from rich.console import Console
 
 from mlep.mock_runtime import ProgramError
-from mlep.plan import Plan, plan_stack
+from mlep.plan import Plan, StackConfigError, plan_stack
 from mlep.render import print_plan
-from mlep.stackfile import UsageError, read_stack
+from mlep.stackfile import UsageError
 from models.errors import ConfigError
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
@@ -24,9 +24,8 @@ EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         self.print_usage(sys.stderr)
-        sys.stderr.write(
-            f"mlep: error: {message}\nfix: run `mlep {self.prog.split()[-1]} --help`\n"
-        )
+        # prog is `mlep` for the top-level parser and `mlep plan` for a command.
+        sys.stderr.write(f"mlep: error: {message}\nfix: run `{self.prog} --help`\n")
         raise SystemExit(EXIT_INVALID)
 
 
@@ -59,7 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "plan":
             return _plan(args, out, err)
     except ConfigError as error:
-        lines = _lines_for(args)
+        # Line numbers of the file the error is about: the working tree or the --base revision.
+        lines = error.lines if isinstance(error, StackConfigError) else None
         err.print(error.render(lines), markup=False)
         return EXIT_INVALID
     except (UsageError, ProgramError) as error:
@@ -90,19 +90,12 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
         sys.stdout.write(plan.to_json())
     else:
         print_plan(plan, out)
-    return EXIT_OK
+    return EXIT_POLICY if plan.mandatory_violations else EXIT_OK
 
 
 def _write_out(plan: Plan, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "plan.json").write_text(plan.to_json())
-
-
-def _lines_for(args: argparse.Namespace) -> dict[str, int] | None:
-    try:
-        return read_stack(args.project_dir.resolve(), args.stack).lines
-    except Exception:
-        return None
 
 
 class _Null:

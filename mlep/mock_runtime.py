@@ -19,6 +19,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc
+from pulumi.runtime import settings as runtime_settings
 
 SECRET = "[secret]"
 MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -40,6 +41,9 @@ class Registration:
     dependencies: list[str]
     protect: bool
     inputs: dict[str, Any]
+    # Recorded for tests; not part of the plan document (the contract fixes its keys).
+    ignore_changes: list[str] = field(default_factory=list)
+    deleted_with: str | None = None
 
 
 @dataclass
@@ -76,6 +80,8 @@ class _RecordingMonitor(mocks.MockMonitor):
             dependencies=sorted(dependencies),
             protect=bool(request.protect),
             inputs=wire_to_plain(inputs),
+            ignore_changes=list(request.ignoreChanges),
+            deleted_with=request.deletedWith or None,
         )
         with self._lock:
             self.registrations.append(registration)
@@ -162,6 +168,9 @@ def run_program(
 ) -> ProgramRun:
     """Run ``program`` (a Pulumi __main__.py) under mocks with the given engine config."""
     monitor = _RecordingMonitor(PlanMocks())
+    # set_mocks keeps an existing root Stack; a second run in one process (tests, a review
+    # of two revisions) would otherwise parent everything to the first run's stack.
+    runtime_settings.ROOT.set(None)
     pulumi.runtime.set_mocks(
         PlanMocks(), project=project, stack=stack, preview=False, monitor=monitor
     )

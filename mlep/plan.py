@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from mlep.mock_runtime import ProgramRun, run_program
+from mlep.policy import Violation, policy_config, run_pack
 from mlep.stackfile import StackFile, read_project, read_stack, read_stack_at
 from models.errors import ConfigError
 from models.loader import parse_stack_config
@@ -22,7 +23,12 @@ class Plan:
     stack_file: StackFile
     config: StackConfig
     run: ProgramRun
+    violations: list[Violation]
     base: StackConfig | None = None
+
+    @property
+    def mandatory_violations(self) -> list[Violation]:
+        return [v for v in self.violations if v.enforcement == "mandatory"]
 
     def document(self) -> dict[str, Any]:
         """The plan document of the contract (section 4)."""
@@ -43,22 +49,36 @@ class Plan:
                 for r in self.run.resources
             ],
             "outputs": self.run.outputs,
-            "policy": {"violations": []},
+            "policy": {"violations": [v.as_dict() for v in self.violations]},
         }
 
     def to_json(self) -> str:
         return json.dumps(self.document(), indent=2, sort_keys=False) + "\n"
 
 
+class StackConfigError(ConfigError):
+    """A ConfigError with the line numbers of the stack file (or revision) it is about."""
+
+    def __init__(self, error: ConfigError, lines: dict[str, int]) -> None:
+        super().__init__(error.source, error.problems)
+        self.lines = lines
+
+
 def load_config(
     project_dir: Path, stack: str, gitref: str | None = None
 ) -> tuple[StackFile, StackConfig]:
-    """Read and validate a stack file (at ``gitref`` when given). Raises ConfigError/UsageError."""
+    """Read and validate a stack file (at ``gitref`` when given).
+
+    Raises StackConfigError/UsageError.
+    """
     stack_file = (
         read_stack_at(project_dir, stack, gitref) if gitref else read_stack(project_dir, stack)
     )
     source = stack_file.path.name + (f" at {gitref}" if gitref else "")
-    return stack_file, parse_stack_config(stack_file.namespace, source)
+    try:
+        return stack_file, parse_stack_config(stack_file.namespace, source)
+    except ConfigError as error:
+        raise StackConfigError(error, stack_file.lines) from None
 
 
 def plan_stack(project_dir: Path, stack: str, base: str | None = None) -> Plan:
@@ -73,7 +93,10 @@ def plan_stack(project_dir: Path, stack: str, base: str | None = None) -> Plan:
         config=stack_file.engine_config,
         secret_keys=stack_file.secret_keys,
     )
-    return Plan(project, stack_file, config, run, base_config)
+    # The deployable pack in policies/, run as its own process like the engine runs it.
+    pack = project_dir / "policies"
+    violations = run_pack(pack, run.resources, policy_config(pack, config.environment))
+    return Plan(project, stack_file, config, run, violations, base_config)
 
 
-__all__ = ["ConfigError", "Plan", "load_config", "plan_stack"]
+__all__ = ["ConfigError", "Plan", "StackConfigError", "load_config", "plan_stack"]

@@ -51,10 +51,18 @@ def print_plan(plan: Plan, console: Console) -> None:
         for path, value in _flatten(plan.run.outputs):
             console.print(f"  {path} = {value}", highlight=False, soft_wrap=True)
     console.print()
+    if plan.violations:
+        console.print(_violations_table(plan))
+        console.print()
     count = sum(1 for r in plan.run.resources if r.custom)
-    console.print(
-        f"{count} cloud resources in {len(config.endpoints)} endpoints; policy: no violations."
+    mandatory = len(plan.mandatory_violations)
+    advisory = len(plan.violations) - mandatory
+    verdict = (
+        f"policy: {mandatory} mandatory, {advisory} advisory violation(s)"
+        if plan.violations
+        else "policy: no violations"
     )
+    console.print(f"{count} cloud resources in {len(config.endpoints)} endpoints; {verdict}.")
 
 
 def _print_children(
@@ -64,14 +72,16 @@ def _print_children(
     console: Console,
 ) -> None:
     table = Table(box=None, show_header=True, pad_edge=False, header_style="dim")
-    table.add_column("resource")
-    table.add_column("type")
-    table.add_column("waits for")
+    # Logical names are what `pulumi` commands and reviewers refer to: never shorten them
+    # (a CI log is 80 columns wide); the type column wraps instead.
+    table.add_column("resource", no_wrap=True)
+    table.add_column("type", overflow="fold")
+    table.add_column("waits for", no_wrap=True)
     table.add_column("")
     children = [r for r in resources if r.parent == component.urn]
     # Creation order: what waits for nothing first, the traffic (which waits for all) last.
     for child in sorted(children, key=lambda r: (len(r.dependencies), r.name)):
-        waits = ", ".join(by_urn[d].name if d in by_urn else d for d in child.dependencies)
+        waits = "\n".join(by_urn[d].name if d in by_urn else d for d in child.dependencies)
         table.add_row(
             f"+ {child.name}",
             _short_type(child.type),
@@ -79,6 +89,20 @@ def _print_children(
             "protected" if child.protect else "",
         )
     console.print(table)
+
+
+def _violations_table(plan: Plan) -> Table:
+    table = Table(title="Policy violations", title_justify="left", header_style="dim", box=None)
+    for column in ("level", "policy", "resource", "finding", "fix"):
+        table.add_column(column, overflow="fold")
+    for violation in plan.violations:
+        finding, _, fix = violation.message.partition(" Fix: ")
+        resource = violation.urn.rsplit("::", 1)[-1] if violation.urn else "(stack)"
+        style = "red" if violation.enforcement == "mandatory" else "yellow"
+        table.add_row(
+            Text(violation.enforcement, style=style), violation.policy, resource, finding, fix
+        )
+    return table
 
 
 def _short_type(token: str) -> str:

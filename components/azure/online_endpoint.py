@@ -210,6 +210,7 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
                 mode=resources.DeploymentMode.INCREMENTAL,
                 template=self._endpoint_template(),
             ),
+            tags=self._tags,
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # Azure rejects traffic naming a deployment that does not exist yet.

@@ -1,0 +1,13 @@
+"""Type tokens and tag keys shared with the program (a contract test keeps them in step)."""
+
+ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
+ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+ARM_DEPLOYMENT = "azure-native:resources:Deployment"
+ENDPOINT_ARM_TYPE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
+
+REQUIRED_TAGS = ("owner", "application", "data-sensitivity")
+SENSITIVITY_LEVELS = ("public", "internal", "confidential", "restricted")
+
+# Resources that take Azure tags among those the program declares; any other azure-native
+# resource with a `tags` input is checked too.
+TAGGABLE = frozenset({ONLINE_ENDPOINT, ONLINE_DEPLOYMENT, ARM_DEPLOYMENT})
