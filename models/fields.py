@@ -111,11 +111,15 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
                 f"tag name {name!r} is not allowed by Azure (1-512 characters, none of "
                 "< > % & \\ ? /)",
                 f"rename the tag without {' '.join(bad) or 'the extra characters'}",
+                field=name,
+                value=name,
             )
         if len(value) > 256:
             raise rule_error(
                 f"tag {name!r} has a {len(value)}-character value; Azure allows 256",
                 "shorten the value",
+                field=name,
+                value=value,
             )
     if len(tags) > MAX_TAGS:
         raise rule_error(

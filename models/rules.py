@@ -6,6 +6,7 @@ relate fields to each other. Each check yields every problem it finds, with the 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import get_args
@@ -49,6 +50,9 @@ def _deployments(stack: StackConfig) -> Iterator[tuple[str, EndpointSpec, Deploy
 
 
 def required_tags(stack: StackConfig) -> Iterator[Problem]:
+    """The stack carries non-empty `owner`, `application` and `data-sensitivity` tags;
+    `data-sensitivity` is public, internal, confidential or restricted wherever it is set
+    (stack, endpoint or deployment tags)."""
     for key in REQUIRED_TAGS:
         if not stack.tags.get(key, "").strip():
             yield Problem(
@@ -56,8 +60,12 @@ def required_tags(stack: StackConfig) -> Iterator[Problem]:
                 f"the governance tag {key!r} is required on every stack",
                 f"add `{key}: ...` under ml-endpoints:tags",
             )
-    for path, tags in [("tags", stack.tags)] + [
-        (f"{p}.tags", {**stack.tags, **e.tags}) for p, e in _endpoints(stack)
+    # Each level is checked where it is set, so a bad stack value is reported once, not again
+    # under every endpoint that inherits it.
+    for path, tags in [
+        ("tags", stack.tags),
+        *((f"{p}.tags", e.tags) for p, e in _endpoints(stack)),
+        *((f"{p}.tags", d.tags) for p, _, d in _deployments(stack)),
     ]:
         level = tags.get("data-sensitivity")
         if level is not None and level not in SENSITIVITY_LEVELS:
@@ -70,6 +78,7 @@ def required_tags(stack: StackConfig) -> Iterator[Problem]:
 
 
 def merged_tag_limits(stack: StackConfig) -> Iterator[Problem]:
+    """Stack, endpoint and deployment tags merged stay within Azure's 50 tags."""
     for path, endpoint in _endpoints(stack):
         for j, deployment in enumerate(endpoint.deployments):
             merged = {**stack.tags, **endpoint.tags, **deployment.tags}
@@ -83,6 +92,7 @@ def merged_tag_limits(stack: StackConfig) -> Iterator[Problem]:
 
 
 def unique_endpoint_names(stack: StackConfig) -> Iterator[Problem]:
+    """Endpoint names are unique in the stack."""
     seen: dict[str, int] = {}
     for i, endpoint in enumerate(stack.endpoints):
         if endpoint.name in seen:
@@ -96,6 +106,7 @@ def unique_endpoint_names(stack: StackConfig) -> Iterator[Problem]:
 
 
 def unique_deployment_names(stack: StackConfig) -> Iterator[Problem]:
+    """Deployment names are unique within an endpoint, compared case-insensitively."""
     for path, endpoint in _endpoints(stack):
         seen: dict[str, int] = {}
         for j, deployment in enumerate(endpoint.deployments):
@@ -112,6 +123,7 @@ def unique_deployment_names(stack: StackConfig) -> Iterator[Problem]:
 
 
 def traffic_names_deployments(stack: StackConfig) -> Iterator[Problem]:
+    """Every key of `traffic` and `mirror_traffic` is a deployment of the same endpoint."""
     for path, endpoint in _endpoints(stack):
         names = [d.name for d in endpoint.deployments]
         for field in ("traffic", "mirror_traffic"):
@@ -126,6 +138,7 @@ def traffic_names_deployments(stack: StackConfig) -> Iterator[Problem]:
 
 
 def traffic_sums_to_100(stack: StackConfig) -> Iterator[Problem]:
+    """Live traffic sums to 100, or to 0 (endpoint out of service)."""
     for path, endpoint in _endpoints(stack):
         total = sum(endpoint.traffic.values())
         if total not in (0, 100):
@@ -139,6 +152,8 @@ def traffic_sums_to_100(stack: StackConfig) -> Iterator[Problem]:
 
 
 def mirror_is_single_shadow(stack: StackConfig) -> Iterator[Problem]:
+    """`mirror_traffic` names at most one deployment, and that deployment has 0 live
+    traffic."""
     for path, endpoint in _endpoints(stack):
         if len(endpoint.mirror_traffic) > 1:
             yield Problem(
@@ -158,7 +173,36 @@ def mirror_is_single_shadow(stack: StackConfig) -> Iterator[Problem]:
                 )
 
 
+# Name parts that mark a secret. Whole parts only, so MAX_TOKENS or TOKENIZER_PATH pass.
+_SECRET_WORDS = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIAL", "CREDENTIALS"}
+_SECRET_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("ACCOUNT", "KEY"), ("PRIVATE", "KEY")}
+_SECRET_PAIRS |= {("CONNECTION", "STRING"), ("CLIENT", "SECRET"), ("SAS", "TOKEN")}
+
+
+def _looks_secret(name: str) -> bool:
+    parts = [part for part in re.split(r"[^A-Z0-9]+", name.upper()) if part]
+    pairs = set(itertools.pairwise(parts))
+    return bool(_SECRET_WORDS & set(parts) or _SECRET_PAIRS & pairs)
+
+
+def environment_variables_hold_no_secrets(stack: StackConfig) -> Iterator[Problem]:
+    """`environment_variables` never hold secrets: a name such as `DB_PASSWORD`, `HF_TOKEN` or
+    `API_KEY` is an error (secrets come from Key Vault)."""
+    for path, _, deployment in _deployments(stack):
+        for name in deployment.environment_variables:
+            if _looks_secret(name):
+                # The value is not echoed back: it may be the secret itself.
+                yield Problem(
+                    f"{path}.environment_variables.{name}",
+                    f"{name!r} looks like a secret; environment variables are stored and "
+                    "shown in plain text, so secrets never go here",
+                    "keep the secret in Key Vault and read it from there at runtime",
+                )
+
+
 def auth_mode_fits_target(stack: StackConfig) -> Iterator[Problem]:
+    """`aml_token` is azure-only; on kubernetes `aad_token` needs `kubernetes.entra` and
+    `key` needs `kubernetes.key_vault`; on azure `key` needs `azure.key_vault`."""
     for path, endpoint in _endpoints(stack):
         mode = endpoint.auth_mode
         if stack.target == "kubernetes":
@@ -196,6 +240,8 @@ def auth_mode_fits_target(stack: StackConfig) -> Iterator[Problem]:
 
 
 def target_block_present(stack: StackConfig) -> Iterator[Problem]:
+    """The block of the chosen target (`azure` or `kubernetes`) is present, and the other
+    one is absent."""
     wanted, other = ("azure", "kubernetes") if stack.target == "azure" else ("kubernetes", "azure")
     if getattr(stack, wanted) is None:
         yield Problem(
@@ -212,6 +258,8 @@ def target_block_present(stack: StackConfig) -> Iterator[Problem]:
 
 
 def deployment_fields_fit_target(stack: StackConfig) -> Iterator[Problem]:
+    """Azure deployments need `model` and `instance_type`, kubernetes ones `image`; fields
+    of the other target are errors, not ignored."""
     required: tuple[str, ...]
     foreign: tuple[str, ...]
     if stack.target == "azure":
@@ -240,6 +288,7 @@ def deployment_fields_fit_target(stack: StackConfig) -> Iterator[Problem]:
 
 
 def tags_are_labels_on_kubernetes(stack: StackConfig) -> Iterator[Problem]:
+    """On kubernetes, tag names and values are valid label names and values."""
     if stack.target != "kubernetes":
         return
     sources = [("tags", stack.tags)]
@@ -269,6 +318,7 @@ RULES: dict[str, Check] = {
     "traffic-names-deployments": traffic_names_deployments,
     "traffic-sums-to-100": traffic_sums_to_100,
     "mirror-is-single-shadow": mirror_is_single_shadow,
+    "environment-variables-hold-no-secrets": environment_variables_hold_no_secrets,
     "auth-mode-fits-target": auth_mode_fits_target,
     "target-block-present": target_block_present,
     "deployment-fields-fit-target": deployment_fields_fit_target,

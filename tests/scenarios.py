@@ -90,7 +90,7 @@ def waf_aligned() -> dict[str, Any]:
     }
 
 
-def max() -> dict[str, Any]:  # noqa: A001 - the scenario is called `max` across the project
+def max() -> dict[str, Any]:
     """Every field set: two endpoints, key auth, mirror traffic, roles, all probe settings."""
     stack = waf_aligned()
     stack["tags"]["cost-center"] = "ml-platform"
