@@ -11,23 +11,20 @@ from pulumi_policy import (
 )
 
 from mlep_policies import tokens
-from mlep_policies.reading import get
+from mlep_policies.reading import UNKNOWN, endpoint_templates, get
 
 
 def _private(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type == tokens.ONLINE_ENDPOINT:
-        values = [get(args.props, "properties", "publicNetworkAccess")]
+        endpoints = [args.props]
     elif args.resource_type == tokens.ARM_DEPLOYMENT:
-        values = [
-            get(item, "properties", "publicNetworkAccess")
-            for item in get(args.props, "properties", "template", "resources") or []
-            if str(get(item, "type")).lower() == tokens.ENDPOINT_ARM_TYPE.lower()
-        ]
+        endpoints = endpoint_templates(args.props)
     else:
         return
-    for value in values:
+    for endpoint in endpoints:
+        value = get(endpoint, "properties", "publicNetworkAccess")
         # Azure ML enables public access when the property is absent.
-        if str(value).lower() != "disabled":
+        if value is not UNKNOWN and str(value).lower() != "disabled":
             report(
                 f"online endpoint publicNetworkAccess is {value!r}; it must be 'Disabled' "
                 "(absent counts as enabled) (NET-01). Fix: public_network_access: disabled.",
@@ -44,21 +41,34 @@ endpoint_private = ResourceValidationPolicy(
 
 
 def _token_auth(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != tokens.ONLINE_ENDPOINT:
+    if args.resource_type == tokens.ONLINE_ENDPOINT:
+        name = get(args.props, "endpointName")
+        endpoints = [(name if isinstance(name, str) else args.name, args.props)]
+    elif args.resource_type == tokens.ARM_DEPLOYMENT:
+        # The traffic template PUTs the endpoint after creation: its authMode is the live one.
+        endpoints = [
+            (name.split("/")[-1], item)  # workspace/endpoint
+            for item in endpoint_templates(args.props)
+            if isinstance(name := get(item, "name"), str)
+        ]
+    else:
         return
-    mode = str(get(args.props, "properties", "authMode") or "")
-    name = str(get(args.props, "endpointName") or args.name)
     waivers = (args.get_config() or {}).get("keyAuthWaivers", [])
-    if mode.replace("_", "").lower() in ("aadtoken", "amltoken"):
-        return
-    if mode.lower() == "key" and name in waivers:
-        return
-    report(
-        f"endpoint {name!r} uses auth mode {mode or 'unset'!r}; prod endpoints use AADToken or "
-        "AMLToken (keys never expire) (ID-01). Fix: auth_mode: aad_token, or add the endpoint "
-        "to this policy's keyAuthWaivers.",
-        None,
-    )
+    for name, endpoint in endpoints:
+        value = get(endpoint, "properties", "authMode")
+        if value is UNKNOWN:
+            continue
+        mode = str(value or "")
+        if mode.replace("_", "").lower() in ("aadtoken", "amltoken"):
+            continue
+        if mode.lower() == "key" and name in waivers:
+            continue
+        report(
+            f"endpoint {name!r} uses auth mode {mode or 'unset'!r}; prod endpoints use AADToken "
+            "or AMLToken (keys never expire) (ID-01). Fix: auth_mode: aad_token, or add the "
+            "endpoint to this policy's keyAuthWaivers.",
+            None,
+        )
 
 
 token_auth = ResourceValidationPolicy(

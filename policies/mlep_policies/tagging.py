@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -11,30 +13,48 @@ from pulumi_policy import (
 )
 
 from mlep_policies import tokens
-from mlep_policies.reading import get
+from mlep_policies.reading import UNKNOWN, endpoint_templates, entries, get
 
 
 def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    tags = get(args.props, "tags")
     taggable = args.resource_type in tokens.TAGGABLE or (
-        args.resource_type.startswith("azure-native:") and get(args.props, "tags") is not None
+        args.resource_type.startswith("azure-native:") and tags is not None
     )
     if not taggable:
         return
     config = args.get_config() or {}
     required = config.get("requiredTags", list(tokens.REQUIRED_TAGS))
     allowed = config.get("allowedSensitivity", list(tokens.SENSITIVITY_LEVELS))
-    tags = get(args.props, "tags") or {}
-    missing = [key for key in required if not str(tags.get(key) or "").strip()]
+    _check(tags, "", required, allowed, report)
+    # The traffic template PUTs the endpoint with its full definition: its tags replace the
+    # endpoint's on every change (components/azure/online_endpoint.py).
+    for item in endpoint_templates(args.props):
+        where = f" on the template's endpoint {get(item, 'name')!r}"
+        _check(get(item, "tags"), where, required, allowed, report)
+
+
+def _check(
+    tags: Any, where: str, required: list[str], allowed: list[str], report: ReportViolation
+) -> None:
+    if tags is UNKNOWN:
+        return
+    values = entries(tags)
+    missing = [
+        key
+        for key in required
+        if values.get(key) is not UNKNOWN and not str(values.get(key) or "").strip()
+    ]
     if missing:
         report(
-            f"missing governance tag(s) {', '.join(missing)} (GOV-01). "
+            f"missing governance tag(s) {', '.join(missing)}{where} (GOV-01). "
             "Fix: set them under ml-endpoints:tags.",
             None,
         )
-    level = tags.get("data-sensitivity")
-    if level and level not in allowed:
+    level = values.get("data-sensitivity")
+    if level and level is not UNKNOWN and level not in allowed:
         report(
-            f"data-sensitivity is {level!r}; allowed: {', '.join(allowed)} (GOV-01). "
+            f"data-sensitivity is {level!r}{where}; allowed: {', '.join(allowed)} (GOV-01). "
             "Fix: use your data classification level.",
             None,
         )

@@ -14,7 +14,7 @@ from pulumi_policy import (
 )
 
 from mlep_policies import tokens
-from mlep_policies.reading import as_weight, get, traffic_settings
+from mlep_policies.reading import UNKNOWN, as_weight, get, traffic_settings
 
 MANDATORY = EnforcementLevel.MANDATORY
 
@@ -23,18 +23,22 @@ def _weights(args: ResourceValidationArgs, report: ReportViolation) -> None:
     for setting in traffic_settings(args.resource_type, args.props):
         if setting.traffic is None:
             continue
-        bad = {k: v for k, v in setting.traffic.items() if as_weight(v) is None}
+        known = {k: v for k, v in setting.traffic.items() if v is not UNKNOWN}
+        bad = {k: v for k, v in known.items() if as_weight(v) is None}
         for key, value in bad.items():
             report(
                 f"endpoint {setting.endpoint!r}: traffic weight for {key!r} is {value!r}; weights "
-                "are whole numbers 0-100. Fix: set an integer weight.",
+                "are whole numbers 0-100 (TRF-01). Fix: set an integer weight.",
                 None,
             )
-        total = sum(as_weight(v) or 0 for v in setting.traffic.values())
-        if not bad and setting.traffic and total != 100:
+        total = sum(as_weight(v) or 0 for v in known.values())
+        # 0 takes the endpoint out of service (models.rules.traffic_sums_to_100); a sum with
+        # a weight unknown during preview is checked on `pulumi up`.
+        if not bad and len(known) == len(setting.traffic) and total not in (0, 100):
             report(
-                f"endpoint {setting.endpoint!r}: traffic sums to {total}, not 100. "
-                "Fix: adjust the weights so they add up to 100.",
+                f"endpoint {setting.endpoint!r}: traffic sums to {total}; it must sum to 100, "
+                "or 0 to take the endpoint out of service (TRF-01). Fix: adjust the weights so "
+                "they add up to 100.",
                 None,
             )
 
@@ -53,19 +57,21 @@ def _mirror(args: ResourceValidationArgs, report: ReportViolation) -> None:
         if len(mirror) > 1:
             report(
                 f"endpoint {setting.endpoint!r}: mirror traffic goes to {len(mirror)} deployments; "
-                "at most one may be mirrored. Fix: keep one shadow deployment.",
+                "at most one may be mirrored (TRF-02). Fix: keep one shadow deployment.",
                 None,
             )
         for key, value in mirror.items():
+            if value is UNKNOWN:
+                continue
             weight = as_weight(value)
             if weight is None or not 0 <= weight <= 50:
                 report(
                     f"endpoint {setting.endpoint!r}: mirror traffic for {key!r} is {value!r}; "
-                    "it must be a whole number 0-50. Fix: mirror at most 50 %.",
+                    "it must be a whole number 0-50 (TRF-02). Fix: mirror at most 50 %.",
                     None,
                 )
-            live = as_weight((setting.traffic or {}).get(key, 0)) or 0
-            if weight and live > 0:
+            live = (setting.traffic or {}).get(key, 0)
+            if weight and live is not UNKNOWN and (as_weight(live) or 0) > 0:
                 report(
                     f"endpoint {setting.endpoint!r}: {key!r} gets {live}% live and {weight}% "
                     "mirror traffic (TRF-03). Fix: mirror only a deployment with 0 live traffic.",
@@ -83,35 +89,40 @@ mirror_traffic = ResourceValidationPolicy(
 
 
 def _waits_for_deployments(args: StackValidationArgs, report: ReportViolation) -> None:
-    deployments: dict[tuple[str, str], Any] = {}
-    for resource in args.resources:
-        if resource.resource_type == tokens.ONLINE_DEPLOYMENT:
-            key = (
-                str(get(resource.props, "endpointName")),
-                str(get(resource.props, "deploymentName")),
-            )
-            deployments[key] = resource
+    deployments = [r for r in args.resources if r.resource_type == tokens.ONLINE_DEPLOYMENT]
     for resource in args.resources:
         for setting in traffic_settings(resource.resource_type, resource.props):
-            routed = {k for k, v in (setting.traffic or {}).items() if (as_weight(v) or 0) > 0}
-            routed |= set(setting.mirror or {})
+            # Every key, whatever its share: Azure rejects traffic that names a deployment
+            # which does not exist (yet).
+            named = set(setting.traffic or {}) | set(setting.mirror or {})
             waits_for = {d.urn for d in resource.dependencies}
-            for name in sorted(routed):
-                deployment = deployments.get((setting.endpoint, name))
-                if deployment is None:
+            for name in sorted(named):
+                candidates = {
+                    d.urn
+                    for d in deployments
+                    if _matches(get(d.props, "endpointName"), setting.endpoint)
+                    and _matches(get(d.props, "deploymentName"), name)
+                }
+                if not candidates:
                     report(
-                        f"endpoint {setting.endpoint!r} sends traffic to {name!r}, which is not "
+                        f"endpoint {setting.endpoint!r}: traffic names {name!r}, which is not "
                         "a deployment of it in this stack (TRF-01). Fix: declare the deployment "
                         "or remove it from traffic.",
                         resource.urn,
                     )
-                elif deployment.urn not in waits_for:
+                elif not candidates & waits_for:
                     report(
                         f"endpoint {setting.endpoint!r}: the traffic setting does not wait for "
                         f"deployment {name!r}; Azure rejects traffic to a deployment that does not "
                         "exist yet (TRF-05). Fix: make the traffic resource depend on it.",
                         resource.urn,
                     )
+
+
+def _matches(value: Any, name: str) -> bool:
+    # A name unknown during preview may be any name: a deployment's endpointName is usually
+    # the endpoint's output, unknown while the endpoint is being created.
+    return value is UNKNOWN or value == name
 
 
 traffic_waits_for_deployments = StackValidationPolicy(

@@ -1,0 +1,93 @@
+"""The pack and the program share a few constants without importing each other: the pack is a
+self-contained deployable unit (pulumi_policy and the standard library only). These tests keep
+the two copies in step, and the pack self-contained.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import sys
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from components.azure import online_endpoint
+from mlep.mock_runtime import ProgramRun
+from models import fields
+from tests.conftest import run_namespace
+from tests.policy_helpers import (
+    POLICIES_DIR,
+    endpoint_props,
+    policy,
+    resource_args,
+    tokens,
+    violations,
+)
+from tests.scenarios import SCENARIOS, scenario
+
+PACK_TYPES = {tokens.ONLINE_ENDPOINT, tokens.ONLINE_DEPLOYMENT, tokens.ARM_DEPLOYMENT}
+
+
+@functools.cache
+def scenario_run(name: str) -> ProgramRun:
+    return run_namespace(scenario(name))
+
+
+def test_required_tags_match_the_models() -> None:
+    assert tokens.REQUIRED_TAGS == fields.REQUIRED_TAGS
+
+
+def test_sensitivity_levels_match_the_models() -> None:
+    assert get_args(fields.DataSensitivity) == tokens.SENSITIVITY_LEVELS
+
+
+def test_endpoint_arm_type_matches_the_traffic_template() -> None:
+    assert tokens.ENDPOINT_ARM_TYPE == online_endpoint.ENDPOINT_ARM_TYPE
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_pack_knows_every_type_the_program_registers(name: str) -> None:
+    registered = {r.type for r in scenario_run(name).resources if r.custom}
+    assert registered <= PACK_TYPES
+
+
+def test_every_pack_type_is_registered_by_the_program() -> None:
+    assert {r.type for r in scenario_run("max").resources if r.custom} == PACK_TYPES
+
+
+@pytest.mark.parametrize("mode", ["aad_token", "aml_token"])
+def test_pack_accepts_the_programs_spelling_of_token_auth(mode: str) -> None:
+    args = resource_args(
+        tokens.ONLINE_ENDPOINT, endpoint_props(auth_mode=online_endpoint.AUTH_MODES[mode])
+    )
+    assert violations(policy("id-01-token-auth"), args) == []
+
+
+def test_pack_accepts_the_programs_spelling_of_private_access() -> None:
+    props = endpoint_props()
+    props["properties"]["publicNetworkAccess"] = online_endpoint.NETWORK_ACCESS["disabled"]
+    args = resource_args(tokens.ONLINE_ENDPOINT, props)
+    assert violations(policy("net-01-endpoint-private"), args) == []
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Top-level names of every module ``path`` imports (relative imports stay in the pack)."""
+    modules: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module.split(".")[0])
+    return modules
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(POLICIES_DIR.rglob("*.py")),
+    ids=lambda path: str(path.relative_to(POLICIES_DIR)),
+)
+def test_pack_imports_only_pulumi_policy_and_the_standard_library(path: Path) -> None:
+    allowed = {"pulumi_policy", "mlep_policies"} | set(sys.stdlib_module_names)
+    assert imported_modules(path) - allowed == set()

@@ -1,0 +1,141 @@
+"""The deployable pack, run as its own process over the Analyzer protocol the way the engine and
+`mlep plan` run it (mlep/policy.py). Slower than tests/test_policies.py, so kept to what only a
+real process proves: the pack starts, lists its policies, takes policy config per environment,
+and reads properties as they come off the wire.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from google.protobuf import empty_pb2
+from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+from mlep.mock_runtime import ProgramRun
+from mlep.plan import plan_stack
+from mlep.policy import Violation, _configs, _serving, _struct, policy_config, run_pack
+from tests.conftest import ROOT, run_namespace
+from tests.policy_helpers import POLICIES, POLICIES_DIR, endpoint_props, tokens
+from tests.scenarios import scenario
+
+NET01 = "net-01-endpoint-private"
+ID01 = "id-01-token-auth"
+WAIVER = {ID01: {"keyAuthWaivers": ["fraud-scoring"]}}
+
+
+@functools.cache
+def max_run(environment: str, public_network_access: str = "disabled") -> ProgramRun:
+    """The max scenario (two endpoints, key auth, mirror traffic) in ``environment``."""
+    namespace = scenario("max")
+    namespace["environment"] = environment
+    namespace["endpoints"][0]["public_network_access"] = public_network_access
+    return run_namespace(namespace)
+
+
+def urn_of(run: ProgramRun, resource_type: str, name: str) -> str:
+    (found,) = [r.urn for r in run.resources if r.type == resource_type and r.name == name]
+    return found
+
+
+def findings(violations: list[Violation]) -> list[tuple[str, str, str]]:
+    return [(v.policy, v.enforcement, v.urn) for v in violations]
+
+
+def fraud_scoring_urns(run: ProgramRun) -> tuple[str, str]:
+    """The endpoint and the traffic resource whose template PUTs it."""
+    return (
+        urn_of(run, tokens.ONLINE_ENDPOINT, "fraud-scoring"),
+        urn_of(run, tokens.ARM_DEPLOYMENT, "fraud-scoring-traffic"),
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_golden_stack_has_no_mandatory_violation(stack: str) -> None:
+    plan = plan_stack(ROOT, stack)
+    assert plan.mandatory_violations == []
+
+
+def test_key_auth_is_mandatory_in_prod_unless_waived() -> None:
+    run = max_run("prod")
+    config = policy_config(POLICIES_DIR, "prod")
+    assert findings(run_pack(POLICIES_DIR, run.resources, config)) == [
+        (ID01, "mandatory", urn) for urn in fraud_scoring_urns(run)
+    ]
+    assert run_pack(POLICIES_DIR, run.resources, config | WAIVER) == []
+
+
+def test_public_endpoint_is_mandatory_in_prod() -> None:
+    run = max_run("prod", "enabled")
+    config = policy_config(POLICIES_DIR, "prod") | WAIVER
+    assert findings(run_pack(POLICIES_DIR, run.resources, config)) == [
+        (NET01, "mandatory", urn) for urn in fraud_scoring_urns(run)
+    ]
+
+
+def test_public_endpoint_is_advisory_outside_prod() -> None:
+    """policies/config/non-prod.json: NET-01 advisory, ID-01 and TRF-11 disabled."""
+    run = max_run("dev", "enabled")
+    found = run_pack(POLICIES_DIR, run.resources, policy_config(POLICIES_DIR, "dev"))
+    assert findings(found) == [(NET01, "advisory", urn) for urn in fraud_scoring_urns(run)]
+
+
+@pytest.fixture(scope="module")
+def pack() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
+    """The pack process, configured for prod."""
+    with _serving(POLICIES_DIR) as stub:
+        info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+        defaults = {p.name: p.enforcementLevel for p in info.policies}
+        stub.Configure(
+            analyzer_pb2.ConfigureAnalyzerRequest(
+                policyConfig=_configs(defaults, policy_config(POLICIES_DIR, "prod"))
+            )
+        )
+        yield stub
+
+
+def test_analyzer_info_lists_every_policy(pack: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    info = pack.GetAnalyzerInfo(empty_pb2.Empty())
+    assert info.name == "ml-endpoints"
+    assert [(p.name, p.enforcementLevel) for p in info.policies] == [
+        (p.name, analyzer_pb2.MANDATORY) for p in POLICIES
+    ]
+    stack_policies = [
+        p.name for p in info.policies if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK
+    ]
+    assert stack_policies == ["trf-05-traffic-waits-for-deployments"]
+
+
+def analyze(stub: analyzer_pb2_grpc.AnalyzerStub, props: dict[str, Any]) -> list[str]:
+    reply = stub.Analyze(
+        analyzer_pb2.AnalyzeRequest(
+            type=tokens.ONLINE_ENDPOINT,
+            properties=_struct(props),
+            urn="urn:pulumi:prod::ml-endpoints::x::fraud-scoring",
+            name="fraud-scoring",
+            options=analyzer_pb2.AnalyzerResourceOptions(protect=True),
+        )
+    )
+    return [f"{d.policyName}: {d.message}" for d in reply.diagnostics]
+
+
+def test_analyze_reads_wire_properties(pack: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    assert analyze(pack, endpoint_props()) == []
+    public = endpoint_props()
+    public["properties"]["publicNetworkAccess"] = "Enabled"
+    (diagnostic,) = analyze(pack, public)
+    assert diagnostic.startswith(f"{NET01}: ")
+
+
+def test_analyze_skips_values_unknown_at_preview(pack: analyzer_pb2_grpc.AnalyzerStub) -> None:
+    """No violation and no "can't run policy during preview" advisory either."""
+    props = endpoint_props()
+    props["properties"] |= {
+        "publicNetworkAccess": UNKNOWN_STRING_VALUE,
+        "authMode": UNKNOWN_STRING_VALUE,
+    }
+    props["tags"]["owner"] = UNKNOWN_STRING_VALUE
+    assert analyze(pack, props) == []
