@@ -123,7 +123,15 @@ def _load_yaml(text: str | None, path: Path) -> Any:
     try:
         return YAML(typ="rt").load(text)
     except YAMLError as error:
-        raise UsageError(f"{path.name}: not valid YAML: {error}".replace("\n", " ")) from None
+        mark = getattr(error, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        opened = getattr(error, "context_mark", None)
+        if opened is not None and (mark is None or opened.line != mark.line):
+            problem += f"; {getattr(error, 'context', 'it started')} at line {opened.line + 1}"
+        raise UsageError(
+            f"{path.name}{where}: not valid YAML ({problem}); fix the syntax"
+        ) from None
 
 
 def _is_secure(value: Any) -> bool:

@@ -200,9 +200,16 @@ class DeploymentSpec(Spec):
 
     @model_validator(mode="after")
     def _instance_count_within_autoscale(self) -> Self:
-        """With autoscale, instance_count lies within [min_instances, max_instances]."""
+        """With autoscale, a given instance_count lies within [min_instances, max_instances];
+        omitted, it starts at min_instances."""
         scale = self.autoscale
-        if scale and not scale.min_instances <= self.instance_count <= scale.max_instances:
+        # An omitted instance_count starts at the autoscale minimum (see `replicas`).
+        given = "instance_count" in self.model_fields_set
+        if (
+            scale
+            and given
+            and not scale.min_instances <= self.instance_count <= scale.max_instances
+        ):
             raise rule_error(
                 f"instance_count ({self.instance_count}) is outside autoscale "
                 f"[{scale.min_instances}, {scale.max_instances}]",

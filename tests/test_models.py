@@ -980,3 +980,10 @@ def test_models_do_not_import_pulumi() -> None:
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_omitted_instance_count_starts_at_autoscale_minimum() -> None:
+    namespace = scenario("defaults")
+    deployment = endpoint(namespace)["deployments"][0]
+    deployment["autoscale"] = {"min_instances": 3, "max_instances": 10}
+    assert parse(namespace).endpoints[0].deployments[0].replicas == 3

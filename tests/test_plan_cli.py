@@ -1,0 +1,455 @@
+"""`mlep plan` as users and CI run it: the installed command, in a subprocess.
+
+Every command in CASES runs once per module, all at the same time (each takes a few seconds,
+most of it start-up); the tests then read the results. Stack files are written into a
+temporary copy of the project, from the shared scenarios.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from ruamel.yaml import YAML
+
+from mlep.stackfile import read_stack
+from tests.scenarios import scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+MLEP = Path(sys.executable).with_name("mlep")
+CIPHERTEXTS = ("SUPERSECRETVALUE", "ANOTHERSECRETVALUE")
+TOP_LEVEL_KEYS = {"project", "stack", "target", "resources", "outputs", "policy"}
+RESOURCE_KEYS = {"urn", "type", "name", "parent", "dependencies", "protect", "inputs"}
+TIMEOUT_S = 180
+ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
+DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+TRAFFIC = "azure-native:resources:Deployment"
+
+
+@dataclass(frozen=True)
+class Result:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+# --- stack files --------------------------------------------------------------------------
+
+
+def stack_yaml(namespace: dict[str, Any], other: dict[str, Any] | None = None) -> str:
+    """A Pulumi.<stack>.yaml: the namespace under `ml-endpoints:`, plus keys of other namespaces."""
+    config = {f"ml-endpoints:{key}": value for key, value in namespace.items()}
+    yaml = YAML()
+    yaml.default_flow_style = False
+    text = io.StringIO()
+    yaml.dump({"config": config | (other or {})}, text)
+    return text.getvalue()
+
+
+def blue_green(blue: int, green: int) -> dict[str, Any]:
+    """The defaults scenario with a second deployment and the given split."""
+    namespace = scenario("defaults")
+    endpoint = namespace["endpoints"][0]
+    green_deployment = endpoint["deployments"][0] | {"name": "green"}
+    endpoint["deployments"].append(green_deployment)
+    endpoint["traffic"] = {"blue": blue, "green": green}
+    return namespace
+
+
+def line_of(text: str, needle: str) -> int:
+    """1-based line of the only line containing ``needle``."""
+    (number,) = [n for n, line in enumerate(text.splitlines(), 1) if needle in line]
+    return number
+
+
+def copy_project(directory: Path) -> Path:
+    """What `mlep plan` needs of the project: the program, Pulumi.yaml and the policy pack."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "__main__.py", directory)
+    shutil.copy(ROOT / "Pulumi.yaml", directory)
+    shutil.copytree(
+        ROOT / "policies", directory / "policies", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return directory
+
+
+TYPO = scenario("defaults")
+TYPO["enviroment"] = TYPO.pop("environment")
+
+SECURE_OTHER_NAMESPACES = {
+    "azure-native:clientSecret": {"secure": "v1:SUPERSECRETVALUE"},
+    "azure-native:clientId": "2f4a1c9e-0b7d-4e3a-9c55-7d1e2b3f4a60",
+    "datadog:apiKey": {"secure": "v1:ANOTHERSECRETVALUE"},
+}
+SECURE_INVALID = scenario("defaults") | {"environment": {"secure": "v1:SUPERSECRETVALUE"}}
+
+STACKS = {
+    "valid": stack_yaml(blue_green(90, 10)),
+    "traffic90": stack_yaml(blue_green(80, 10)),
+    "typo": stack_yaml(TYPO),
+    "badyaml": "config:\n  ml-endpoints:target: [azure\n",
+    "secure": stack_yaml(blue_green(90, 10), SECURE_OTHER_NAMESPACES),
+    "secureinvalid": stack_yaml(SECURE_INVALID),
+}
+# In git: committed at HEAD, then changed in the working tree.
+GIT_STACKS = {
+    "bluegreen": (stack_yaml(blue_green(90, 10)), stack_yaml(blue_green(75, 25))),
+    # Invalid at HEAD; the working tree fixes it and moves it down two lines.
+    "fixed": (
+        stack_yaml(blue_green(80, 10)),
+        "# fixed\n# traffic\n" + stack_yaml(blue_green(90, 10)),
+    ),
+}
+
+
+def git(directory: Path, *args: str) -> None:
+    subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=mlep tests",
+            "-c",
+            "user.email=tests@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=directory,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = copy_project(tmp_path_factory.mktemp("project"))
+    for name, text in STACKS.items():
+        (directory / f"Pulumi.{name}.yaml").write_text(text)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def git_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = copy_project(tmp_path_factory.mktemp("git-project"))
+    for name, (committed, _) in GIT_STACKS.items():
+        (directory / f"Pulumi.{name}.yaml").write_text(committed)
+    git(directory, "init", "-q")
+    git(directory, "add", ".")
+    git(directory, "commit", "-q", "-m", "base")
+    for name, (_, working) in GIT_STACKS.items():
+        (directory / f"Pulumi.{name}.yaml").write_text(working)
+    return directory
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+def cases(project: Path, git_project: Path, out: Path) -> dict[str, tuple[list[str], Path]]:
+    """name -> (mlep arguments, working directory)."""
+    repo, tmp = ["-C", str(ROOT)], ["-C", str(project)]
+    return {
+        "dev": ([*repo, "plan", "--stack", "dev"], ROOT),
+        "prod": ([*repo, "plan", "--stack", "prod", "--out", str(out)], ROOT),
+        "prod_json": ([*repo, "plan", "--stack", "prod", "--json"], ROOT),
+        "prod_json_again": ([*repo, "plan", "--stack", "prod", "--json"], ROOT),
+        # --out writes exactly the --json document (test_out_writes_the_plan_document).
+        "secure": ([*tmp, "plan", "--stack", "secure", "--out", str(out / "secure")], ROOT),
+        "secure_invalid": ([*tmp, "plan", "--stack", "secureinvalid"], ROOT),
+        "missing_stack": ([*tmp, "plan", "--stack", "nope"], ROOT),
+        "invalid_yaml": ([*tmp, "plan", "--stack", "badyaml"], ROOT),
+        "traffic_90": ([*tmp, "plan", "--stack", "traffic90"], ROOT),
+        "typo": ([*tmp, "plan", "--stack", "typo"], ROOT),
+        "unknown_command": ([*tmp, "deploy", "--stack", "valid"], ROOT),
+        "unknown_flag": ([*tmp, "plan", "--stack", "valid", "--yes"], ROOT),
+        "not_a_project": (["-C", str(out.parent), "plan", "--stack", "valid"], ROOT),
+        "base": (["plan", "--stack", "bluegreen", "--base", "HEAD"], git_project),
+        "base_bad_ref": (["plan", "--stack", "bluegreen", "--base", "no-such-ref"], git_project),
+        "base_invalid": (["plan", "--stack", "fixed", "--base", "HEAD"], git_project),
+    }
+
+
+@pytest.fixture(scope="module")
+def out_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("out") / "artefacts"
+
+
+@pytest.fixture(scope="module")
+def runs(
+    project: Path, git_project: Path, out_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Result]:
+    """Run every case concurrently; output goes to files so no pipe ever blocks."""
+    logs = tmp_path_factory.mktemp("logs")
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES", "MLEP_DEBUG")}
+    # Keep git from finding a repository above the temporary directories.
+    env["GIT_CEILING_DIRECTORIES"] = str(project.parent)
+    started = {}
+    for name, (args, cwd) in cases(project, git_project, out_dir).items():
+        stdout = (logs / f"{name}.out").open("w")
+        stderr = (logs / f"{name}.err").open("w")
+        process = subprocess.Popen(
+            [str(MLEP), *args], cwd=cwd, env=env, stdout=stdout, stderr=stderr
+        )
+        started[name] = (process, stdout, stderr)
+    results = {}
+    for name, (process, stdout, stderr) in started.items():
+        code = process.wait(timeout=TIMEOUT_S)
+        stdout.close()
+        stderr.close()
+        results[name] = Result(
+            code, (logs / f"{name}.out").read_text(), (logs / f"{name}.err").read_text()
+        )
+    return results
+
+
+@pytest.fixture(scope="module")
+def prod_document(runs: dict[str, Result]) -> dict[str, Any]:
+    assert runs["prod_json"].code == 0, runs["prod_json"].stderr
+    return json.loads(runs["prod_json"].stdout)  # type: ignore[no-any-return]
+
+
+def row(*cells: str) -> re.Pattern[str]:
+    """A table row with these cells, separated by whitespace."""
+    return re.compile(r"^\s*" + r"\s+".join(re.escape(c) for c in cells) + r"\s*$", re.MULTILINE)
+
+
+def repo_endpoints(stack: str) -> list[dict[str, Any]]:
+    return read_stack(ROOT, stack).namespace["endpoints"]  # type: ignore[no-any-return]
+
+
+# --- the readable plan --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_plans_the_repo_stack_with_exit_0(runs: dict[str, Result], stack: str) -> None:
+    assert runs[stack].code == 0, runs[stack].stderr
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_readable_plan_names_each_endpoint(runs: dict[str, Result], stack: str) -> None:
+    for endpoint in repo_endpoints(stack):
+        assert f"Endpoint {endpoint['name']}" in runs[stack].stdout
+
+
+def test_readable_plan_names_every_resource_in_full(
+    runs: dict[str, Result], prod_document: dict[str, Any]
+) -> None:
+    # A CI log is 80 columns wide; a shortened name cannot be told from its neighbour.
+    for resource in prod_document["resources"]:
+        if resource["type"] != "pulumi:pulumi:Stack":
+            assert resource["name"] in runs["prod"].stdout
+    assert "…" not in runs["prod"].stdout
+
+
+def test_readable_plan_shows_the_traffic_table(runs: dict[str, Result]) -> None:
+    dev, prod = runs["dev"].stdout, runs["prod"].stdout
+    assert row("deployment", "live", "mirror").search(prod)
+    assert row("blue", "100%", "-").search(dev)
+    assert row("blue", "75%", "-").search(prod)
+    assert row("green", "25%", "-").search(prod)
+
+
+def test_readable_plan_shows_mirror_traffic(runs: dict[str, Result]) -> None:
+    assert row("gbm-v3", "100%", "-").search(runs["prod"].stdout)
+    assert row("gbm-v4", "0%", "10%").search(runs["prod"].stdout)
+
+
+def test_readable_plan_shows_the_stack_outputs(runs: dict[str, Result]) -> None:
+    stdout = runs["prod"].stdout
+    assert "Stack outputs" in stdout
+    for endpoint in repo_endpoints("prod"):
+        name = endpoint["name"]
+        assert f"endpoints.{name}.scoring_uri = https://{name}." in stdout
+        assert f"endpoints.{name}.id = /subscriptions/" in stdout
+
+
+def test_readable_plan_marks_protected_endpoints(runs: dict[str, Result]) -> None:
+    assert row("+ fraud-scoring", "OnlineEndpoint", "-", "protected").search(runs["prod"].stdout)
+
+
+# --- the plan document --------------------------------------------------------------------
+
+
+def test_json_is_the_contract_document(prod_document: dict[str, Any]) -> None:
+    assert set(prod_document) == TOP_LEVEL_KEYS
+    assert (prod_document["project"], prod_document["stack"], prod_document["target"]) == (
+        "ml-endpoints",
+        "prod",
+        "azure",
+    )
+
+
+def test_json_resources_have_exactly_the_contract_keys(prod_document: dict[str, Any]) -> None:
+    for resource in prod_document["resources"]:
+        assert set(resource) == RESOURCE_KEYS, resource["urn"]
+
+
+def test_json_references_resolve_to_resources_in_the_document(
+    prod_document: dict[str, Any],
+) -> None:
+    urns = {r["urn"] for r in prod_document["resources"]}
+    for resource in prod_document["resources"]:
+        assert resource["parent"] is None or resource["parent"] in urns, resource["urn"]
+        assert set(resource["dependencies"]) <= urns, resource["urn"]
+
+
+def test_json_policy_violations_is_a_list(prod_document: dict[str, Any]) -> None:
+    assert isinstance(prod_document["policy"]["violations"], list)
+
+
+def test_json_lists_every_prod_endpoint_deployment_and_traffic(
+    prod_document: dict[str, Any],
+) -> None:
+    by_name = {(r["type"], r["name"]): r for r in prod_document["resources"]}
+    for endpoint in repo_endpoints("prod"):
+        name = endpoint["name"]
+        endpoint_urn = by_name[ENDPOINT, name]["urn"]
+        deployment_urns = {
+            by_name[DEPLOYMENT, f"{name}-{d['name']}"]["urn"] for d in endpoint["deployments"]
+        }
+        traffic = by_name[TRAFFIC, f"{name}-traffic"]
+        assert set(traffic["dependencies"]) == deployment_urns | {endpoint_urn}
+
+
+def test_json_outputs_describe_each_endpoint(prod_document: dict[str, Any]) -> None:
+    outputs = prod_document["outputs"]["endpoints"]
+    for endpoint in repo_endpoints("prod"):
+        assert set(outputs[endpoint["name"]]) == {
+            "name",
+            "id",
+            "scoring_uri",
+            "traffic",
+            "mirror_traffic",
+        }
+        assert outputs[endpoint["name"]]["traffic"] == endpoint["traffic"]
+
+
+def test_json_is_byte_identical_across_runs(runs: dict[str, Result]) -> None:
+    assert runs["prod_json"].stdout == runs["prod_json_again"].stdout
+
+
+def test_out_writes_the_plan_document(runs: dict[str, Result], out_dir: Path) -> None:
+    assert runs["prod"].code == 0, runs["prod"].stderr
+    assert (out_dir / "plan.json").read_text() == runs["prod_json"].stdout
+
+
+# --- bad input: exit 2, a message, never a traceback --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing_stack",
+        "invalid_yaml",
+        "traffic_90",
+        "typo",
+        "unknown_command",
+        "unknown_flag",
+        "not_a_project",
+        "secure_invalid",
+        "base_bad_ref",
+        "base_invalid",
+    ],
+)
+def test_bad_input_exits_2_without_a_traceback(runs: dict[str, Result], case: str) -> None:
+    result = runs[case]
+    assert result.code == 2, result.output
+    assert "Traceback" not in result.output
+    assert result.stderr.strip(), "an error must say what is wrong"
+    assert not result.stdout.strip(), "errors go to stderr"
+
+
+def test_missing_stack_names_the_file_and_the_stacks_there(runs: dict[str, Result]) -> None:
+    stderr = runs["missing_stack"].stderr
+    assert "Pulumi.nope.yaml" in stderr
+    assert "valid" in stderr
+
+
+def test_invalid_yaml_names_the_file_and_line(runs: dict[str, Result]) -> None:
+    stderr = runs["invalid_yaml"].stderr
+    assert "Pulumi.badyaml.yaml" in stderr
+    assert "line 2" in stderr
+
+
+def test_config_error_names_file_field_line_and_fix(runs: dict[str, Result]) -> None:
+    stderr = runs["traffic_90"].stderr
+    line = line_of(STACKS["traffic90"], "traffic:")
+    assert "ml-endpoints:endpoints[0].traffic = {'blue': 80, 'green': 10}" in stderr
+    assert f"(Pulumi.traffic90.yaml:{line})" in stderr
+    assert re.search(r"^\s*fix:\s+\S", stderr, re.MULTILINE)
+
+
+def test_unknown_field_suggests_the_known_one(runs: dict[str, Result]) -> None:
+    stderr = runs["typo"].stderr
+    assert "ml-endpoints:enviroment" in stderr
+    assert "did you mean 'environment'?" in stderr
+
+
+@pytest.mark.parametrize("case", ["unknown_command", "unknown_flag"])
+def test_usage_error_shows_usage_and_help(runs: dict[str, Result], case: str) -> None:
+    stderr = runs[case].stderr
+    assert stderr.startswith("usage: mlep")
+    assert re.search(r"^fix: run `mlep( plan)? --help`$", stderr, re.MULTILINE)
+
+
+def test_not_a_project_says_where_it_looked(runs: dict[str, Result]) -> None:
+    assert "Pulumi.yaml not found" in runs["not_a_project"].stderr
+
+
+# --- secrets ------------------------------------------------------------------------------
+
+
+def test_secure_config_plans(runs: dict[str, Result]) -> None:
+    assert runs["secure"].code == 0, runs["secure"].stderr
+
+
+@pytest.mark.parametrize("case", ["secure", "secure_invalid"])
+def test_ciphertext_never_printed(runs: dict[str, Result], case: str) -> None:
+    for ciphertext in CIPHERTEXTS:
+        assert ciphertext not in runs[case].output
+
+
+def test_ciphertext_never_in_the_plan_document(runs: dict[str, Result], out_dir: Path) -> None:
+    document = (out_dir / "secure" / "plan.json").read_text()
+    assert json.loads(document)["resources"]
+    for ciphertext in CIPHERTEXTS:
+        assert ciphertext not in document
+
+
+def test_invalid_secure_value_is_reported_as_a_secret(runs: dict[str, Result]) -> None:
+    assert "ml-endpoints:environment = '[secret]'" in runs["secure_invalid"].stderr
+
+
+# --- --base: traffic before and after -----------------------------------------------------
+
+
+def test_base_shows_the_traffic_at_the_revision(runs: dict[str, Result]) -> None:
+    result = runs["base"]
+    assert result.code == 0, result.stderr
+    assert row("deployment", "live before", "live", "mirror").search(result.stdout)
+    assert row("blue", "90%", "75%", "-").search(result.stdout)
+    assert row("green", "10%", "25%", "-").search(result.stdout)
+
+
+def test_base_bad_ref_names_the_ref_and_the_file(runs: dict[str, Result]) -> None:
+    stderr = runs["base_bad_ref"].stderr
+    assert "--base no-such-ref" in stderr
+    assert "Pulumi.bluegreen.yaml" in stderr
+
+
+def test_base_config_error_shows_lines_of_that_revision(runs: dict[str, Result]) -> None:
+    committed, _ = GIT_STACKS["fixed"]
+    line = line_of(committed, "traffic:")
+    assert f"(Pulumi.fixed.yaml at HEAD:{line})" in runs["base_invalid"].stderr
