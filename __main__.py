@@ -41,7 +41,11 @@ def declare_azure(stack: StackConfig) -> dict[str, Any]:
     outputs: dict[str, Any] = {}
     for spec in stack.endpoints:
         endpoint = AzureOnlineEndpoint(
-            spec, workspace, tags=stack.endpoint_tags(spec), protect=stack.is_prod
+            spec,
+            workspace=workspace,
+            tags=stack.endpoint_tags(spec),
+            protect=stack.is_prod,
+            log_analytics_workspace_id=stack.azure.log_analytics_workspace_id,
         )
         outputs[spec.name] = {
             "name": endpoint.endpoint_name,

@@ -31,3 +31,16 @@ def traffic(endpoint_name: str) -> str:
 def traffic_arm_deployment(endpoint_name: str) -> str:
     """Azure name of the ARM deployment that applies traffic (<= 64 characters)."""
     return f"mlep-traffic-{endpoint_name}"
+
+
+def autoscale(endpoint_name: str, deployment_name: str) -> str:
+    """Logical and Azure name of a deployment's autoscale setting."""
+    return f"{endpoint_name}-{deployment_name}-autoscale"
+
+
+DIAGNOSTIC_SETTING_NAME = "mlep-diagnostics"
+
+
+def diagnostics(endpoint_name: str) -> str:
+    """Logical name of an endpoint's diagnostic setting."""
+    return f"{endpoint_name}-diagnostics"

@@ -27,7 +27,13 @@ from tests.policy_helpers import (
 )
 from tests.scenarios import SCENARIOS, scenario
 
-PACK_TYPES = {tokens.ONLINE_ENDPOINT, tokens.ONLINE_DEPLOYMENT, tokens.ARM_DEPLOYMENT}
+PACK_TYPES = {
+    tokens.ONLINE_ENDPOINT,
+    tokens.ONLINE_DEPLOYMENT,
+    tokens.ARM_DEPLOYMENT,
+    tokens.AUTOSCALE_SETTING,
+    tokens.DIAGNOSTIC_SETTING,
+}
 
 
 @functools.cache

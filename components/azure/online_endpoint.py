@@ -31,7 +31,6 @@ See https://learn.microsoft.com/azure/machine-learning/how-to-safely-rollout-onl
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -39,6 +38,9 @@ from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import resources
 
 from components import naming
+from components.azure.autoscale import create_autoscale
+from components.azure.diagnostics import create_diagnostics
+from components.azure.workspace import Workspace
 from models.deployment import DeploymentSpec, Probe
 from models.endpoint import EndpointSpec
 
@@ -48,16 +50,6 @@ ENDPOINT_ARM_TYPE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoint
 
 AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
 NETWORK_ACCESS = {"enabled": "Enabled", "disabled": "Disabled"}
-
-
-@dataclass(frozen=True)
-class Workspace:
-    """The existing Azure ML workspace endpoints live in (looked up, never created here)."""
-
-    resource_group: str
-    name: str
-    id: pulumi.Output[str]
-    location: pulumi.Output[str]
 
 
 def iso_seconds(seconds: float) -> str:
@@ -89,9 +81,11 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
     def __init__(
         self,
         spec: EndpointSpec,
+        *,
         workspace: Workspace,
         tags: dict[str, str],
         protect: bool,
+        log_analytics_workspace_id: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(naming.AZURE_ENDPOINT_TYPE, naming.endpoint(spec.name), None, opts)
@@ -102,6 +96,9 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         endpoint = self._create_endpoint(protect)
         deployments = [self._create_deployment(endpoint, d) for d in spec.deployments]
         self._create_traffic(endpoint, deployments)
+        self._create_autoscale(deployments)
+        if log_analytics_workspace_id:
+            create_diagnostics(spec.name, endpoint, log_analytics_workspace_id, parent=self)
 
         self.endpoint_name = endpoint.name
         self.endpoint_id = endpoint.id
@@ -195,8 +192,28 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
                 app_insights_enabled=deployment.app_insights_enabled,
             ),
             tags={**self._tags, **deployment.tags},
-            opts=pulumi.ResourceOptions(parent=self, deleted_with=endpoint),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                deleted_with=endpoint,
+                # Azure Monitor autoscale owns the instance count of an autoscaled deployment;
+                # re-applying sku.capacity on every update would undo its scaling.
+                ignore_changes=["sku"] if deployment.autoscale else None,
+            ),
         )
+
+    def _create_autoscale(self, deployments: list[ml.OnlineDeployment]) -> None:
+        for spec, deployment in zip(self._spec.deployments, deployments, strict=True):
+            if spec.autoscale:
+                tags = {**self._tags, **spec.tags}
+                create_autoscale(
+                    endpoint_name=self._spec.name,
+                    spec=spec,
+                    scale=spec.autoscale,
+                    deployment=deployment,
+                    workspace=self._workspace,
+                    tags=tags,
+                    parent=self,
+                )
 
     def _create_traffic(
         self, endpoint: ml.OnlineEndpoint, deployments: list[ml.OnlineDeployment]

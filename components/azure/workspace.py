@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from components.azure.online_endpoint import Workspace
 from models.stack import AzureSettings
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The existing Azure ML workspace endpoints live in (looked up, never created here)."""
+
+    resource_group: str
+    name: str
+    id: pulumi.Output[str]
+    location: pulumi.Output[str]
 
 
 def lookup_workspace(settings: AzureSettings) -> Workspace:
@@ -19,6 +31,3 @@ def lookup_workspace(settings: AzureSettings) -> Workspace:
         id=found.id,
         location=found.location.apply(lambda location: location or ""),
     )
-
-
-__all__ = ["Workspace", "lookup_workspace"]

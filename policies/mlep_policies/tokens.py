@@ -3,6 +3,8 @@
 ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
 ARM_DEPLOYMENT = "azure-native:resources:Deployment"
+AUTOSCALE_SETTING = "azure-native:monitor:AutoscaleSetting"
+DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"  # an extension resource: no tags
 ENDPOINT_ARM_TYPE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 
 REQUIRED_TAGS = ("owner", "application", "data-sensitivity")
@@ -10,4 +12,4 @@ SENSITIVITY_LEVELS = ("public", "internal", "confidential", "restricted")
 
 # Resources that take Azure tags among those the program declares; any other azure-native
 # resource with a `tags` input is checked too.
-TAGGABLE = frozenset({ONLINE_ENDPOINT, ONLINE_DEPLOYMENT, ARM_DEPLOYMENT})
+TAGGABLE = frozenset({ONLINE_ENDPOINT, ONLINE_DEPLOYMENT, ARM_DEPLOYMENT, AUTOSCALE_SETTING})
