@@ -38,6 +38,10 @@ def declare_azure(stack: StackConfig) -> dict[str, Any]:
 
     assert stack.azure is not None  # guaranteed by the target-block rule
     workspace = lookup_workspace(stack.azure)
+    if stack.azure.private_access:
+        from components.azure.private_access import WorkspacePrivateAccess  # noqa: PLC0415
+
+        WorkspacePrivateAccess(stack.azure.private_access, workspace=workspace, tags=stack.tags)
     outputs: dict[str, Any] = {}
     for spec in stack.endpoints:
         endpoint = AzureOnlineEndpoint(

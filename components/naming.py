@@ -44,3 +44,16 @@ DIAGNOSTIC_SETTING_NAME = "mlep-diagnostics"
 def diagnostics(endpoint_name: str) -> str:
     """Logical name of an endpoint's diagnostic setting."""
     return f"{endpoint_name}-diagnostics"
+
+
+PRIVATE_ACCESS_TYPE = f"{COMPONENT_PREFIX}:azure:WorkspacePrivateAccess"
+
+
+def private_access(workspace_name: str) -> str:
+    """Logical name of the workspace's private access component and its private endpoint."""
+    return f"{workspace_name}-private-access"
+
+
+def private_endpoint(workspace_name: str) -> str:
+    """Azure name of the workspace's private endpoint (and its link connection)."""
+    return f"pe-{workspace_name}-amlworkspace"

@@ -32,6 +32,12 @@ def print_plan(plan: Plan, console: Console) -> None:
         for r in plan.run.resources
         if not r.custom and r.parent and r.type != "pulumi:pulumi:Stack"
     }
+    endpoint_names = {spec.name for spec in config.endpoints}
+    for shared in (c for name, c in components.items() if name not in endpoint_names):
+        # Stack-wide pieces (the workspace's private access) come before the endpoints.
+        console.print()
+        console.print(Text.assemble(("Shared ", "bold"), (shared.name, "bold cyan")))
+        _print_children(shared, plan.run.resources, by_urn, console)
     for spec in config.endpoints:
         component = components.get(spec.name)
         console.print()

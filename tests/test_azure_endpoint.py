@@ -104,7 +104,7 @@ def test_every_child_has_the_component_as_parent() -> None:
 
 def test_component_type_token_is_ml_endpoints_azure_OnlineEndpoint() -> None:
     run = scenario_run("max")
-    components = [r for r in run.resources if not r.custom and r.type != "pulumi:pulumi:Stack"]
+    components = [r for r in run.resources if r.type == COMPONENT]
     assert {(r.type, r.name) for r in components} == {
         (COMPONENT, "fraud-scoring"),
         (COMPONENT, "churn-propensity"),

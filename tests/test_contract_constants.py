@@ -33,6 +33,8 @@ PACK_TYPES = {
     tokens.ARM_DEPLOYMENT,
     tokens.AUTOSCALE_SETTING,
     tokens.DIAGNOSTIC_SETTING,
+    tokens.PRIVATE_ENDPOINT,
+    tokens.PRIVATE_DNS_ZONE_GROUP,
 }
 
 
