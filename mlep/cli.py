@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 from rich.console import Console
@@ -81,7 +82,9 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
     project_dir = args.project_dir.resolve()
     quiet = args.json or not err.is_terminal
     with (
-        err.status("Planning (offline, mock runtime) ...", spinner="dots") if not quiet else _Null()
+        err.status("Planning (offline, mock runtime) ...", spinner="dots")
+        if not quiet
+        else nullcontext()
     ):
         plan = plan_stack(project_dir, args.stack, base=args.base)
     if args.out:
@@ -96,14 +99,6 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _write_out(plan: Plan, directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "plan.json").write_text(plan.to_json())
-
-
-class _Null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def entry_point() -> None:
