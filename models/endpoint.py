@@ -71,9 +71,6 @@ class EndpointSpec(Spec):
     alerts: AlertThresholds = AlertThresholds()
     rollout: RolloutPolicy = RolloutPolicy()
 
-    def deployment(self, name: str) -> DeploymentSpec:
-        return next(d for d in self.deployments if d.name == name)
-
     @property
     def live_deployments(self) -> list[str]:
         """Deployments that receive live traffic, in spec order."""
