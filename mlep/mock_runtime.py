@@ -167,13 +167,12 @@ def run_program(
     secret_keys: list[str],
 ) -> ProgramRun:
     """Run ``program`` (a Pulumi __main__.py) under mocks with the given engine config."""
-    monitor = _RecordingMonitor(PlanMocks())
+    mocks = PlanMocks()
+    monitor = _RecordingMonitor(mocks)
     # set_mocks keeps an existing root Stack; a second run in one process (tests, a review
     # of two revisions) would otherwise parent everything to the first run's stack.
     runtime_settings.ROOT.set(None)
-    pulumi.runtime.set_mocks(
-        PlanMocks(), project=project, stack=stack, preview=False, monitor=monitor
-    )
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     runtime_config.set_all_config(dict(config), list(secret_keys))
     run = ProgramRun()
     program_dir = str(program.parent)

@@ -11,6 +11,7 @@ from rich.text import Text
 from mlep.mock_runtime import Registration
 from mlep.plan import Plan
 from models.endpoint import EndpointSpec
+from models.stack import StackConfig
 
 
 def print_plan(plan: Plan, console: Console) -> None:
@@ -118,7 +119,7 @@ def _short_type(token: str) -> str:
     return token.rsplit(":", 1)[-1]
 
 
-def _traffic_table(spec: EndpointSpec, base: Any) -> Table:
+def _traffic_table(spec: EndpointSpec, base: StackConfig | None) -> Table:
     previous = next((e for e in base.endpoints if e.name == spec.name), None) if base else None
     table = Table(title=None, box=None, header_style="dim", pad_edge=False)
     table.add_column("deployment")
