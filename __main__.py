@@ -36,27 +36,43 @@ def declare_azure(stack: StackConfig) -> dict[str, Any]:
     from components.azure.online_endpoint import AzureOnlineEndpoint  # noqa: PLC0415
     from components.azure.workspace import lookup_workspace  # noqa: PLC0415
 
-    assert stack.azure is not None  # guaranteed by the target-block rule
-    workspace = lookup_workspace(stack.azure)
-    if stack.azure.private_access:
+    settings = stack.azure
+    assert settings is not None  # guaranteed by the target-block rule
+    workspace = lookup_workspace(settings)
+    if settings.private_access:
         from components.azure.private_access import WorkspacePrivateAccess  # noqa: PLC0415
 
-        WorkspacePrivateAccess(stack.azure.private_access, workspace=workspace, tags=stack.tags)
+        WorkspacePrivateAccess(settings.private_access, workspace=workspace, tags=stack.tags)
+    if settings.roles.traffic_operators or settings.roles.deployment_developers:
+        from components.azure.roles import WorkspaceRoles  # noqa: PLC0415
+
+        WorkspaceRoles(settings.roles, workspace=workspace)
+    action_group_id = None
+    if settings.action_group:
+        from components.azure.alerts import create_action_group  # noqa: PLC0415
+
+        action_group_id = create_action_group(
+            settings.action_group, workspace=workspace, tags=stack.tags
+        )
     outputs: dict[str, Any] = {}
     for spec in stack.endpoints:
         endpoint = AzureOnlineEndpoint(
             spec,
             workspace=workspace,
+            settings=settings,
             tags=stack.endpoint_tags(spec),
             protect=stack.is_prod,
-            log_analytics_workspace_id=stack.azure.log_analytics_workspace_id,
+            action_group_id=action_group_id,
         )
         outputs[spec.name] = {
             "name": endpoint.endpoint_name,
             "id": endpoint.endpoint_id,
             "scoring_uri": endpoint.scoring_uri,
+            "identity_principal_id": endpoint.principal_id,
             "traffic": endpoint.traffic,
             "mirror_traffic": endpoint.mirror_traffic,
+            # Key Vault secret URIs of the endpoint keys (auth_mode: key); never the keys.
+            "key_secret_ids": endpoint.key_secret_uris,
         }
     return outputs
 

@@ -7,6 +7,8 @@ endpoint and deployment names in the spec, never from anything random.
 
 from __future__ import annotations
 
+import uuid
+
 COMPONENT_PREFIX = "ml-endpoints"
 
 # Component type tokens (`pkg:module:Type`).
@@ -57,3 +59,71 @@ def private_access(workspace_name: str) -> str:
 def private_endpoint(workspace_name: str) -> str:
     """Azure name of the workspace's private endpoint (and its link connection)."""
     return f"pe-{workspace_name}-amlworkspace"
+
+
+# Deterministic GUIDs for role assignments and role definitions: Azure requires GUID names,
+# and the same inputs must give the same name on every run (a new name is a new assignment).
+_GUID_NAMESPACE = uuid.UUID("0b7e9c1a-5d4f-4e63-8a2b-9f1c3d5e7a60")
+
+
+def stable_guid(*parts: str) -> str:
+    """A GUID that depends only on ``parts`` (case-insensitive: ARM ids are)."""
+    return str(uuid.uuid5(_GUID_NAMESPACE, "|".join(part.lower() for part in parts)))
+
+
+def identity(endpoint_name: str) -> str:
+    """Logical name of an endpoint's user-assigned identity."""
+    return f"{endpoint_name}-identity"
+
+
+def identity_resource(endpoint_name: str) -> str:
+    """Azure name of an endpoint's user-assigned identity (3-128 characters)."""
+    return f"id-mlep-{endpoint_name}"
+
+
+def identity_role(endpoint_name: str, role: str) -> str:
+    """Logical name of one role assignment of an endpoint's identity."""
+    return f"{endpoint_name}-identity-{role}"
+
+
+def key_secret(endpoint_name: str, slot: str) -> str:
+    """Logical name, and Key Vault secret name, of an endpoint key (slot: primary, secondary)."""
+    return f"mlep-{endpoint_name}-{slot}-key"
+
+
+def key_reader(endpoint_name: str, slot: str, principal_id: str) -> str:
+    """Logical name of a key reader's role assignment on one key secret."""
+    return f"{endpoint_name}-{slot}-key-reader-{principal_id}"
+
+
+WORKSPACE_ROLES_TYPE = f"{COMPONENT_PREFIX}:azure:WorkspaceRoles"
+
+
+def workspace_roles(workspace_name: str) -> str:
+    """Logical name of the component holding the workspace's custom roles."""
+    return f"{workspace_name}-roles"
+
+
+def custom_role(workspace_name: str, role: str) -> str:
+    """Logical name of a custom role definition (role: traffic-operator, deployment-developer)."""
+    return f"{workspace_name}-{role}-role"
+
+
+def role_member(workspace_name: str, role: str, principal_id: str) -> str:
+    """Logical name of a principal's assignment of a custom role."""
+    return f"{workspace_name}-{role}-{principal_id}"
+
+
+def action_group(workspace_name: str) -> str:
+    """Logical and Azure name of the action group alerts notify."""
+    return f"ag-mlep-{workspace_name}"
+
+
+# Shown in alert e-mails and SMS; Azure allows at most 12 characters.
+ACTION_GROUP_SHORT_NAME = "mlep-alerts"
+
+
+def alert(endpoint_name: str, what: str, deployment_name: str | None = None) -> str:
+    """Logical and Azure name of an alert rule (per endpoint, or per deployment)."""
+    scope = f"{endpoint_name}-{deployment_name}" if deployment_name else endpoint_name
+    return f"mlep-{scope}-{what}"

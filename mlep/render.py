@@ -34,6 +34,12 @@ def print_plan(plan: Plan, console: Console) -> None:
         if not r.custom and r.parent and r.type != "pulumi:pulumi:Stack"
     }
     endpoint_names = {spec.name for spec in config.endpoints}
+    stack = next((r for r in plan.run.resources if r.type == "pulumi:pulumi:Stack"), None)
+    if stack and any(r.custom and r.parent == stack.urn for r in plan.run.resources):
+        # Stack-wide resources without a component (the alerts' action group).
+        console.print()
+        console.print(Text("Shared", style="bold"))
+        _print_children(stack, plan.run.resources, by_urn, console, custom_only=True)
     for shared in (c for name, c in components.items() if name not in endpoint_names):
         # Stack-wide pieces (the workspace's private access) come before the endpoints.
         console.print()
@@ -77,25 +83,33 @@ def _print_children(
     resources: list[Registration],
     by_urn: dict[str, Registration],
     console: Console,
+    *,
+    custom_only: bool = False,
 ) -> None:
-    table = Table(box=None, show_header=True, pad_edge=False, header_style="dim")
-    # Logical names are what `pulumi` commands and reviewers refer to: never shorten them
-    # (a CI log is 80 columns wide); the type column wraps instead.
-    table.add_column("resource", no_wrap=True)
-    table.add_column("type", overflow="fold")
-    table.add_column("waits for", no_wrap=True)
-    table.add_column("")
-    children = [r for r in resources if r.parent == component.urn]
+    """One line per resource, in creation order, with what it waits for below it.
+
+    Logical names are what `pulumi` commands and reviewers refer to, so they are never
+    shortened; lines wrap instead of truncating (a CI log is 80 columns wide).
+    """
+    depth: dict[str, int] = {}
+
+    def depth_of(urn: str) -> int:
+        if urn not in depth:
+            depth[urn] = 0  # guards against cycles, which the engine would reject anyway
+            deps = by_urn[urn].dependencies if urn in by_urn else []
+            depth[urn] = 1 + max((depth_of(d) for d in deps), default=-1)
+        return depth[urn]
+
+    children = [r for r in resources if r.parent == component.urn and (r.custom or not custom_only)]
     # Creation order: what waits for nothing first, the traffic (which waits for all) last.
-    for child in sorted(children, key=lambda r: (len(r.dependencies), r.name)):
-        waits = "\n".join(by_urn[d].name if d in by_urn else d for d in child.dependencies)
-        table.add_row(
-            f"+ {child.name}",
-            _short_type(child.type),
-            waits or "-",
-            "protected" if child.protect else "",
-        )
-    console.print(table)
+    for child in sorted(children, key=lambda r: (depth_of(r.urn), r.name)):
+        line = Text.assemble(("+ ", "green"), child.name, (f"  {_short_type(child.type)}", "dim"))
+        if child.protect:
+            line.append("  protected", style="yellow")
+        console.print(line, soft_wrap=True)
+        if child.dependencies:
+            waits = ", ".join(by_urn[d].name if d in by_urn else d for d in child.dependencies)
+            console.print(Text(f"    waits for {waits}", style="dim"), soft_wrap=True)
 
 
 def _violations_table(plan: Plan) -> Table:

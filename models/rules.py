@@ -310,6 +310,57 @@ def tags_are_labels_on_kubernetes(stack: StackConfig) -> Iterator[Problem]:
                 )
 
 
+def action_group_has_one_source(stack: StackConfig) -> Iterator[Problem]:
+    """`azure.action_group` gives either `emails` (a new action group) or the `id` of an
+    existing one: exactly one of the two."""
+    group = stack.azure.action_group if stack.azure else None
+    if group is None:
+        return
+    if group.emails and group.id:
+        yield Problem(
+            "azure.action_group",
+            "both emails and id are set; alerts go to one action group",
+            "keep emails (a new action group is created) or id (an existing one), not both",
+            {"emails": list(group.emails), "id": group.id},
+        )
+    elif not group.emails and not group.id:
+        yield Problem(
+            "azure.action_group",
+            "the action group has no receivers",
+            "set emails: [oncall@example.com] or id: <existing action group resource id>",
+            {},
+        )
+
+
+def alerts_have_the_traffic_log(stack: StackConfig) -> Iterator[Problem]:
+    """Alerts (`azure.action_group`) need `azure.log_analytics_workspace_id`: the success,
+    4xx and 5xx rate alerts are log queries over the endpoints' traffic log."""
+    azure = stack.azure
+    if azure and azure.action_group and not azure.log_analytics_workspace_id:
+        yield Problem(
+            "azure.action_group",
+            "the success, 4xx and 5xx rate alerts are ratios computed from the endpoint "
+            "traffic log, which only exists in Log Analytics; "
+            "azure.log_analytics_workspace_id is not set",
+            "add azure.log_analytics_workspace_id: <Log Analytics workspace resource id>",
+        )
+
+
+def key_readers_have_keys(stack: StackConfig) -> Iterator[Problem]:
+    """`azure.roles.key_readers` is only meaningful when some endpoint uses `auth_mode: key`
+    (otherwise there are no key secrets to read)."""
+    azure = stack.azure
+    if not azure or not azure.roles.key_readers:
+        return
+    if not any(endpoint.auth_mode == "key" for endpoint in stack.endpoints):
+        yield Problem(
+            "azure.roles.key_readers",
+            "no endpoint uses auth_mode: key, so there are no key secrets to read",
+            "remove roles.key_readers, or set auth_mode: key on the endpoint that needs it",
+            list(azure.roles.key_readers),
+        )
+
+
 RULES: dict[str, Check] = {
     "required-tags": required_tags,
     "merged-tag-limits": merged_tag_limits,
@@ -323,6 +374,9 @@ RULES: dict[str, Check] = {
     "target-block-present": target_block_present,
     "deployment-fields-fit-target": deployment_fields_fit_target,
     "tags-are-labels-on-kubernetes": tags_are_labels_on_kubernetes,
+    "action-group-has-one-source": action_group_has_one_source,
+    "alerts-have-the-traffic-log": alerts_have_the_traffic_log,
+    "key-readers-have-keys": key_readers_have_keys,
 }
 
 

@@ -34,15 +34,19 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+from pulumi_azure_native import authorization, resources
 from pulumi_azure_native import machinelearningservices as ml
-from pulumi_azure_native import resources
 
 from components import naming
+from components.azure.alerts import create_endpoint_alerts
 from components.azure.autoscale import create_autoscale
 from components.azure.diagnostics import create_diagnostics
+from components.azure.identity import create_identity
+from components.azure.keys import store_endpoint_keys
 from components.azure.workspace import Workspace
 from models.deployment import DeploymentSpec, Probe
 from models.endpoint import EndpointSpec
+from models.stack import AzureSettings
 
 # The API version azure-native 3.29 uses for OnlineEndpoint; the traffic PUT uses the same one.
 ENDPOINT_API_VERSION = "2025-12-01"
@@ -75,17 +79,20 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
     endpoint_name: pulumi.Output[str]
     endpoint_id: pulumi.Output[str]
     scoring_uri: pulumi.Output[str]
+    principal_id: pulumi.Output[str]
     traffic: pulumi.Output[dict[str, int]]
     mirror_traffic: pulumi.Output[dict[str, int]]
+    key_secret_uris: dict[str, pulumi.Output[str]]
 
     def __init__(
         self,
         spec: EndpointSpec,
         *,
         workspace: Workspace,
+        settings: AzureSettings,
         tags: dict[str, str],
         protect: bool,
-        log_analytics_workspace_id: str | None = None,
+        action_group_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__(naming.AZURE_ENDPOINT_TYPE, naming.endpoint(spec.name), None, opts)
@@ -93,16 +100,47 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         self._workspace = workspace
         self._tags = tags
 
+        identity = create_identity(spec.name, workspace=workspace, tags=tags, parent=self)
+        self._identity = identity.identity
         endpoint = self._create_endpoint(protect)
-        deployments = [self._create_deployment(endpoint, d) for d in spec.deployments]
+        deployments = [
+            self._create_deployment(endpoint, d, identity.role_assignments)
+            for d in spec.deployments
+        ]
         self._create_traffic(endpoint, deployments)
         self._create_autoscale(deployments)
-        if log_analytics_workspace_id:
-            create_diagnostics(spec.name, endpoint, log_analytics_workspace_id, parent=self)
+        law_id = settings.log_analytics_workspace_id
+        if law_id:
+            create_diagnostics(spec.name, endpoint, law_id, parent=self)
+        if action_group_id is not None and law_id:
+            create_endpoint_alerts(
+                spec,
+                endpoint=endpoint,
+                deployments=deployments,
+                workspace=workspace,
+                log_analytics_workspace_id=law_id,
+                action_group_id=action_group_id,
+                tags=tags,
+                parent=self,
+            )
+        self.key_secret_uris = {}
+        if spec.auth_mode == "key":
+            # Guaranteed by models.rules.auth_mode_fits_target.
+            assert settings.key_vault is not None
+            self.key_secret_uris = store_endpoint_keys(
+                endpoint_name=spec.name,
+                endpoint=endpoint,
+                workspace=workspace,
+                vault_name=settings.key_vault.name,
+                key_readers=list(settings.roles.key_readers),
+                tags=tags,
+                parent=self,
+            )
 
         self.endpoint_name = endpoint.name
         self.endpoint_id = endpoint.id
         self.scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri or "")
+        self.principal_id = identity.identity.principal_id
         self.traffic = pulumi.Output.from_input(dict(spec.traffic))
         self.mirror_traffic = pulumi.Output.from_input(dict(spec.mirror_traffic))
         self.register_outputs(
@@ -110,8 +148,10 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
                 "endpoint_name": self.endpoint_name,
                 "endpoint_id": self.endpoint_id,
                 "scoring_uri": self.scoring_uri,
+                "principal_id": self.principal_id,
                 "traffic": self.traffic,
                 "mirror_traffic": self.mirror_traffic,
+                "key_secret_uris": self.key_secret_uris,
             }
         )
 
@@ -124,7 +164,9 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
             workspace_name=self._workspace.name,
             location=self._workspace.location,
             kind="Managed",
-            identity=ml.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            identity=ml.ManagedServiceIdentityArgs(
+                type="UserAssigned", user_assigned_identities=[self._identity.id]
+            ),
             properties=ml.OnlineEndpointPropertiesArgs(
                 auth_mode=AUTH_MODES[spec.auth_mode],
                 public_network_access=NETWORK_ACCESS[spec.public_network_access],
@@ -141,7 +183,10 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         )
 
     def _create_deployment(
-        self, endpoint: ml.OnlineEndpoint, deployment: DeploymentSpec
+        self,
+        endpoint: ml.OnlineEndpoint,
+        deployment: DeploymentSpec,
+        identity_roles: list[authorization.RoleAssignment],
     ) -> ml.OnlineDeployment:
         workspace_id = self._workspace.id
         # Both are required on the azure target (models.rules.deployment_fields_fit_target).
@@ -195,6 +240,8 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(
                 parent=self,
                 deleted_with=endpoint,
+                # The deployment pulls its image and model as the endpoint identity.
+                depends_on=list(identity_roles),
                 # Azure Monitor autoscale owns the instance count of an autoscaled deployment;
                 # re-applying sku.capacity on every update would undo its scaling.
                 ignore_changes=["sku"] if deployment.autoscale else None,
@@ -257,7 +304,12 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
                     "name": f"{self._workspace.name}/{spec.name}",
                     "location": self._workspace.location,
                     "kind": "Managed",
-                    "identity": {"type": "SystemAssigned"},
+                    "identity": self._identity.id.apply(
+                        lambda identity_id: {
+                            "type": "UserAssigned",
+                            "userAssignedIdentities": {identity_id: {}},
+                        }
+                    ),
                     "tags": dict(self._tags),
                     "properties": properties,
                 }
