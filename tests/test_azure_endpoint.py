@@ -7,6 +7,7 @@ it: which resources are registered, what they wait for, and the inputs Azure wou
 from __future__ import annotations
 
 import functools
+import uuid
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ COMPONENT = "ml-endpoints:azure:OnlineEndpoint"
 ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
 TRAFFIC = "azure-native:resources:Deployment"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 ENDPOINT_ARM_TYPE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 
 
@@ -86,11 +88,11 @@ def test_deployments_wait_for_endpoint(name: str) -> None:
         assert endpoints[deployment.inputs["endpointName"]] in deployment.dependencies
 
 
-def test_endpoint_waits_for_nothing_it_declares() -> None:
+def test_endpoint_waits_only_for_its_identity() -> None:
     run = scenario_run("max")
-    declared = {r.urn for r in run.resources}
     for endpoint in of_type(run, ENDPOINT):
-        assert not declared & set(endpoint.dependencies)
+        identity = named(run, IDENTITY, f"{endpoint.name}-identity")
+        assert endpoint.dependencies == [identity.urn]
 
 
 def test_every_child_has_the_component_as_parent() -> None:
@@ -220,7 +222,12 @@ def test_traffic_template_repeats_the_endpoint_definition() -> None:
     resource = template_endpoint(run, "fraud-scoring")
     assert resource["location"] == endpoint["location"] == MOCK_LOCATION
     assert resource["kind"] == endpoint["kind"] == "Managed"
-    assert resource["identity"] == endpoint["identity"] == {"type": "SystemAssigned"}
+    identity_id = endpoint["identity"]["userAssignedIdentities"][0]
+    assert endpoint["identity"] == {"type": "UserAssigned", "userAssignedIdentities": [identity_id]}
+    assert resource["identity"] == {
+        "type": "UserAssigned",
+        "userAssignedIdentities": {identity_id: {}},
+    }
     assert resource["tags"] == endpoint["tags"]
     assert resource["properties"]["description"] == endpoint["properties"]["description"]
 
@@ -430,14 +437,20 @@ def test_resources_live_in_the_configured_workspace() -> None:
 
 
 def test_stack_output_describes_each_endpoint() -> None:
-    outputs = scenario_run("max").outputs["endpoints"]
+    outputs = dict(scenario_run("max").outputs["endpoints"]["fraud-scoring"])
     endpoint_id = f"{workspace_id('rg-ml-prod', 'mlw-prod')}/onlineEndpoints/fraud-scoring"
-    assert outputs["fraud-scoring"] == {
+    assert uuid.UUID(outputs.pop("identity_principal_id"))
+    assert outputs == {
         "name": "fraud-scoring",
         "id": endpoint_id,
         "scoring_uri": f"https://fraud-scoring.{MOCK_LOCATION}.inference.ml.azure.com/score",
         "traffic": {"blue": 75, "green": 25, "shadow": 0},
         "mirror_traffic": {"shadow": 20},
+        "key_secret_ids": {
+            "primary": "https://kv-ml-prod.vault.azure.net/secrets/mlep-fraud-scoring-primary-key",
+            "secondary": "https://kv-ml-prod.vault.azure.net/secrets/"
+            "mlep-fraud-scoring-secondary-key",
+        },
     }
 
 

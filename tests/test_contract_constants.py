@@ -35,6 +35,13 @@ PACK_TYPES = {
     tokens.DIAGNOSTIC_SETTING,
     tokens.PRIVATE_ENDPOINT,
     tokens.PRIVATE_DNS_ZONE_GROUP,
+    tokens.USER_ASSIGNED_IDENTITY,
+    tokens.ROLE_DEFINITION,
+    tokens.ROLE_ASSIGNMENT,
+    tokens.KEY_VAULT_SECRET,
+    tokens.ACTION_GROUP,
+    tokens.METRIC_ALERT,
+    tokens.SCHEDULED_QUERY_RULE,
 }
 
 

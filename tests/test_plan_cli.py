@@ -33,6 +33,7 @@ TIMEOUT_S = 180
 ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
 TRAFFIC = "azure-native:resources:Deployment"
+IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 
 
 @dataclass(frozen=True)
@@ -276,7 +277,7 @@ def test_readable_plan_shows_the_stack_outputs(runs: dict[str, Result]) -> None:
 
 
 def test_readable_plan_marks_protected_endpoints(runs: dict[str, Result]) -> None:
-    assert row("+ fraud-scoring", "OnlineEndpoint", "-", "protected").search(runs["prod"].stdout)
+    assert row("+ fraud-scoring", "OnlineEndpoint", "protected").search(runs["prod"].stdout)
 
 
 # --- the plan document --------------------------------------------------------------------
@@ -319,8 +320,52 @@ def test_json_lists_every_prod_endpoint_deployment_and_traffic(
         deployment_urns = {
             by_name[DEPLOYMENT, f"{name}-{d['name']}"]["urn"] for d in endpoint["deployments"]
         }
+        identity_urn = by_name[IDENTITY, f"{name}-identity"]["urn"]
         traffic = by_name[TRAFFIC, f"{name}-traffic"]
-        assert set(traffic["dependencies"]) == deployment_urns | {endpoint_urn}
+        # The identity because the template's endpoint definition names it.
+        assert set(traffic["dependencies"]) == deployment_urns | {endpoint_urn, identity_urn}
+
+
+def test_json_prod_has_every_piece_for_every_endpoint(prod_document: dict[str, Any]) -> None:
+    # Issue 3's definition of done, read straight off the plan document.
+    resources = prod_document["resources"]
+    names = {(r["type"].rsplit(":", 1)[-1], r["name"]) for r in resources}
+    for endpoint in repo_endpoints("prod"):
+        name = endpoint["name"]
+        expected = {
+            ("UserAssignedIdentity", f"{name}-identity"),
+            ("RoleAssignment", f"{name}-identity-acr-pull"),
+            ("RoleAssignment", f"{name}-identity-storage-read"),
+            ("DiagnosticSetting", f"{name}-diagnostics"),
+            ("MetricAlert", f"mlep-{name}-latency-p95"),
+            ("ScheduledQueryRule", f"mlep-{name}-success-rate"),
+            ("ScheduledQueryRule", f"mlep-{name}-client-error-rate"),
+            ("ScheduledQueryRule", f"mlep-{name}-server-error-rate"),
+        }
+        for deployment in endpoint["deployments"]:
+            expected |= {
+                ("MetricAlert", f"mlep-{name}-{deployment['name']}-cpu"),
+                ("MetricAlert", f"mlep-{name}-{deployment['name']}-memory"),
+            }
+            if "autoscale" in deployment:
+                expected.add(("AutoscaleSetting", f"{name}-{deployment['name']}-autoscale"))
+        if endpoint.get("auth_mode") == "key":
+            expected |= {
+                ("Secret", f"mlep-{name}-primary-key"),
+                ("Secret", f"mlep-{name}-secondary-key"),
+            }
+        assert expected <= names, expected - names
+    assert {
+        ("PrivateEndpoint", "mlw-prod-private-access"),
+        ("PrivateDnsZoneGroup", "mlw-prod-private-access-dns"),
+        ("ActionGroup", "ag-mlep-mlw-prod"),
+        ("RoleDefinition", "mlw-prod-traffic-operator-role"),
+        ("RoleDefinition", "mlw-prod-deployment-developer-role"),
+    } <= names
+    group = next(r["urn"] for r in resources if r["type"].endswith(":ActionGroup"))
+    alerts = [r for r in resources if r["type"].endswith((":MetricAlert", ":ScheduledQueryRule"))]
+    assert alerts
+    assert all(group in alert["dependencies"] for alert in alerts)
 
 
 def test_json_outputs_describe_each_endpoint(prod_document: dict[str, Any]) -> None:
@@ -330,8 +375,10 @@ def test_json_outputs_describe_each_endpoint(prod_document: dict[str, Any]) -> N
             "name",
             "id",
             "scoring_uri",
+            "identity_principal_id",
             "traffic",
             "mirror_traffic",
+            "key_secret_ids",
         }
         assert outputs[endpoint["name"]]["traffic"] == endpoint["traffic"]
 
