@@ -124,3 +124,14 @@ def test_one_diagnostic_setting_per_endpoint() -> None:
         "churn-propensity-diagnostics",
         "fraud-scoring-diagnostics",
     ]
+
+
+def test_only_what_azure_deletes_with_the_endpoint_is_deleted_with_it() -> None:
+    # Azure deletes deployments with their endpoint, but keeps autoscale settings, diagnostic
+    # settings, alert rules and Key Vault secrets: those must be deleted explicitly.
+    run = scenario_run("max")
+    deleted_with = {r.name for r in run.resources if r.deleted_with}
+    expected = {r.name for r in of_type(run, DEPLOYMENT)}
+    expected |= {f"{e.name}-traffic" for e in of_type(run, ENDPOINT)}
+    expected.add("mlw-prod-private-access-dns")  # a child of the private endpoint
+    assert deleted_with == expected

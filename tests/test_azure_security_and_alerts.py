@@ -16,7 +16,6 @@ import re
 import subprocess
 import uuid
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -547,16 +546,12 @@ def unix(day: date) -> int:
         (date(2026, 12, 31), date(2027, 4, 1)),
     ],
 )
-def test_key_expiry_is_the_first_day_of_the_fourth_month_ahead(
-    today: date, expires: date
-) -> None:
+def test_key_expiry_is_the_first_day_of_the_fourth_month_ahead(today: date, expires: date) -> None:
     assert key_expiry(today) == unix(expires)
 
 
 def test_key_expiry_is_midnight_utc() -> None:
-    assert key_expiry(date(2026, 11, 22)) == int(
-        datetime(2027, 3, 1, 0, 0, tzinfo=UTC).timestamp()
-    )
+    assert key_expiry(date(2026, 11, 22)) == int(datetime(2027, 3, 1, 0, 0, tzinfo=UTC).timestamp())
 
 
 def test_key_expiry_is_stable_within_a_month() -> None:
@@ -575,7 +570,9 @@ def test_endpoint_keys_never_reach_inputs_or_outputs() -> None:
 
 
 @pytest.fixture(scope="module")
-def max_plans(tmp_path_factory: pytest.TempPathFactory) -> dict[str, subprocess.CompletedProcess[str]]:
+def max_plans(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, subprocess.CompletedProcess[str]]:
     """`mlep plan --json` and the readable `mlep plan` of the max scenario, run at once."""
     project = copy_project(tmp_path_factory.mktemp("max-project"))
     (project / "Pulumi.max.yaml").write_text(stack_yaml(scenario("max")))
@@ -618,7 +615,9 @@ def test_plan_never_prints_endpoint_keys(
 
 def test_every_endpoint_exports_its_identity_principal_id() -> None:
     run = scenario_run("max")
-    principals = [endpoint_output(run, name)["identity_principal_id"] for name in run.outputs["endpoints"]]
+    principals = [
+        endpoint_output(run, name)["identity_principal_id"] for name in run.outputs["endpoints"]
+    ]
     assert len(principals) == 2
     for principal in principals:
         assert str(uuid.UUID(principal)) == principal
@@ -632,7 +631,9 @@ def test_key_endpoint_exports_its_key_secret_uris() -> None:
     }
 
 
-@pytest.mark.parametrize(("name", "endpoint"), [("max", "churn-propensity"), ("defaults", "fraud-scoring")])
+@pytest.mark.parametrize(
+    ("name", "endpoint"), [("max", "churn-propensity"), ("defaults", "fraud-scoring")]
+)
 def test_token_endpoint_exports_no_key_secret_uris(name: str, endpoint: str) -> None:
     assert endpoint_output(scenario_run(name), endpoint)["key_secret_ids"] == {}
 
@@ -705,7 +706,9 @@ def test_alert_counts(name: str, latency: int, rates: int, deployment_alerts: in
     assert len(metric_names) - latency == deployment_alerts
 
 
-@pytest.mark.parametrize(("endpoint", "threshold"), [("fraud-scoring", 300), ("churn-propensity", 500)])
+@pytest.mark.parametrize(
+    ("endpoint", "threshold"), [("fraud-scoring", 300), ("churn-propensity", 500)]
+)
 def test_latency_alert_uses_the_spec_threshold(endpoint: str, threshold: int) -> None:
     alert = named(scenario_run("max"), METRIC_ALERT, f"mlep-{endpoint}-latency-p95")
     assert criterion(alert)["metricName"] == "RequestLatency_P95"
@@ -735,8 +738,12 @@ def test_rate_rule_uses_the_spec_threshold(
     rule: str, operator: str, set_in_max: float, default: float
 ) -> None:
     run = scenario_run("max")
-    assert criterion(named(run, QUERY_RULE, f"mlep-fraud-scoring-{rule}"))["threshold"] == set_in_max
-    assert criterion(named(run, QUERY_RULE, f"mlep-churn-propensity-{rule}"))["threshold"] == default
+    assert (
+        criterion(named(run, QUERY_RULE, f"mlep-fraud-scoring-{rule}"))["threshold"] == set_in_max
+    )
+    assert (
+        criterion(named(run, QUERY_RULE, f"mlep-churn-propensity-{rule}"))["threshold"] == default
+    )
 
 
 @pytest.mark.parametrize(("rule", "operator", "set_in_max", "default"), RATE_RULES)
@@ -784,7 +791,8 @@ def test_deployment_alert_uses_the_spec_threshold(
 
 
 @pytest.mark.parametrize(
-    ("what", "metric"), [("cpu", "CpuUtilizationPercentage"), ("memory", "CpuMemoryUtilizationPercentage")]
+    ("what", "metric"),
+    [("cpu", "CpuUtilizationPercentage"), ("memory", "CpuMemoryUtilizationPercentage")],
 )
 def test_deployment_alert_defaults_to_80_percent(what: str, metric: str) -> None:
     alert = named(scenario_run("max"), METRIC_ALERT, f"mlep-churn-propensity-gbm-v3-{what}")
@@ -803,9 +811,7 @@ def test_deployment_alerts_watch_their_deployment(name: str) -> None:
                 f"{ML}/mlw-prod/onlineEndpoints/{spec['name']}/deployments/{deployment['name']}",
             )
             for what in ("cpu", "memory"):
-                alert = named(
-                    run, METRIC_ALERT, f"mlep-{spec['name']}-{deployment['name']}-{what}"
-                )
+                alert = named(run, METRIC_ALERT, f"mlep-{spec['name']}-{deployment['name']}-{what}")
                 assert alert.inputs["scopes"] == [deployment_id], alert.name
                 assert target.urn in alert.dependencies, alert.name
 

@@ -56,7 +56,8 @@ def create_autoscale(
             )
         ],
         tags=tags,
-        opts=pulumi.ResourceOptions(parent=parent, deleted_with=deployment),
+        # No deleted_with: Azure keeps an autoscale setting whose target is gone.
+        opts=pulumi.ResourceOptions(parent=parent),
     )
 
 

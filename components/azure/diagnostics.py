@@ -37,5 +37,7 @@ def create_diagnostics(
             for category in ENDPOINT_LOG_CATEGORIES
         ],
         metrics=[monitor.DiagnosticsMetricSettingsArgs(category="AllMetrics", enabled=True)],
-        opts=pulumi.ResourceOptions(parent=parent, deleted_with=endpoint),
+        # No deleted_with: Azure keeps diagnostic settings of a deleted resource and applies
+        # them to a new one of the same name, so they are deleted explicitly, before it.
+        opts=pulumi.ResourceOptions(parent=parent),
     )

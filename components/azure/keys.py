@@ -75,9 +75,8 @@ def store_endpoint_keys(
                 attributes=keyvault.SecretAttributesArgs(enabled=True, expires=expires),
             ),
             tags=tags,
-            opts=pulumi.ResourceOptions(
-                parent=parent, deleted_with=endpoint, additional_secret_outputs=["properties"]
-            ),
+            # No deleted_with: the secrets live in the vault and outlive the endpoint.
+            opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["properties"]),
         )
         for principal in key_readers:
             assign(
