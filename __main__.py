@@ -77,6 +77,25 @@ def declare_azure(stack: StackConfig) -> dict[str, Any]:
     return outputs
 
 
+def declare_kubernetes(stack: StackConfig) -> dict[str, Any]:
+    from components.kubernetes.bento_endpoint import BentoEndpoint  # noqa: PLC0415
+    from components.kubernetes.network import create_default_deny  # noqa: PLC0415
+
+    settings = stack.kubernetes
+    assert settings is not None  # guaranteed by the target-block rule
+    create_default_deny(settings, tags=stack.tags)
+    outputs: dict[str, Any] = {}
+    for spec in stack.endpoints:
+        endpoint = BentoEndpoint(spec, settings=settings, tags=stack.endpoint_tags(spec))
+        outputs[spec.name] = {
+            "name": spec.name,
+            "url": endpoint.url,
+            "traffic": endpoint.traffic,
+            "mirror_traffic": endpoint.mirror_traffic,
+        }
+    return outputs
+
+
 def main() -> None:
     source = f"Pulumi.{pulumi.get_stack()}.yaml"
     try:
@@ -84,12 +103,8 @@ def main() -> None:
     except ConfigError as error:
         # RunError prints the message without a Python traceback.
         raise pulumi.RunError(str(error)) from None
-    if stack.target != "azure":
-        raise pulumi.RunError(
-            f"{source}: ml-endpoints:target = 'kubernetes' is not deployable yet "
-            "(tracked in issue 4); use target: azure"
-        )
-    pulumi.export("endpoints", declare_azure(stack))
+    declare = declare_azure if stack.target == "azure" else declare_kubernetes
+    pulumi.export("endpoints", declare(stack))
 
 
 main()

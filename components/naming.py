@@ -127,3 +127,6 @@ def alert(endpoint_name: str, what: str, deployment_name: str | None = None) -> 
     """Logical and Azure name of an alert rule (per endpoint, or per deployment)."""
     scope = f"{endpoint_name}-{deployment_name}" if deployment_name else endpoint_name
     return f"mlep-{scope}-{what}"
+
+
+KUBERNETES_ENDPOINT_TYPE = f"{COMPONENT_PREFIX}:kubernetes:BentoEndpoint"

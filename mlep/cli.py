@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from mlep.manifests import write_manifests
 from mlep.mock_runtime import ProgramError
 from mlep.plan import Plan, StackConfigError, plan_stack
 from mlep.render import print_plan
@@ -97,6 +98,11 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _write_out(plan: Plan, directory: Path) -> None:
+    """Kubernetes: the manifests, one file per object (and nothing else, so that
+    `kubectl apply -f DIR` works). Azure has no manifests: the plan document."""
+    if plan.config.target == "kubernetes":
+        write_manifests(plan.run.resources, directory, plan.stack_file.name)
+        return
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "plan.json").write_text(plan.to_json())
 

@@ -60,7 +60,7 @@ Name = Annotated[StrictStr, AfterValidator(_check_name)]
 _GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
-def _check_guid(value: str) -> str:
+def check_guid(value: str) -> str:
     if not _GUID.fullmatch(value):
         raise rule_error(
             "expected a GUID (an Entra object, tenant or client id)",
@@ -70,7 +70,7 @@ def _check_guid(value: str) -> str:
     return value
 
 
-Guid = Annotated[StrictStr, AfterValidator(_check_guid)]
+Guid = Annotated[StrictStr, AfterValidator(check_guid)]
 
 
 def _check_resource_id(value: str) -> str:

@@ -357,8 +357,25 @@ def key_readers_have_keys(stack: StackConfig) -> Iterator[Problem]:
             "azure.roles.key_readers",
             "no endpoint uses auth_mode: key, so there are no key secrets to read",
             "remove roles.key_readers, or set auth_mode: key on the endpoint that needs it",
-            list(azure.roles.key_readers),
+            [principal.id for principal in azure.roles.key_readers],
         )
+
+
+def kubernetes_names_fit(stack: StackConfig) -> Iterator[Problem]:
+    """On kubernetes, `<endpoint>-<deployment>` names a Service: at most 63 characters."""
+    if stack.target != "kubernetes":
+        return
+    for path, endpoint in _endpoints(stack):
+        for j, deployment in enumerate(endpoint.deployments):
+            combined = f"{endpoint.name}-{deployment.name}"
+            if len(combined) > 63:
+                yield Problem(
+                    f"{path}.deployments[{j}].name",
+                    f"the Service for this deployment is named {combined!r} "
+                    f"({len(combined)} characters); Kubernetes allows at most 63",
+                    "shorten the endpoint or deployment name",
+                    deployment.name,
+                )
 
 
 RULES: dict[str, Check] = {
@@ -377,6 +394,7 @@ RULES: dict[str, Check] = {
     "action-group-has-one-source": action_group_has_one_source,
     "alerts-have-the-traffic-log": alerts_have_the_traffic_log,
     "key-readers-have-keys": key_readers_have_keys,
+    "kubernetes-names-fit": kubernetes_names_fit,
 }
 
 

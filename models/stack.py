@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StrictStr
+from pydantic import AfterValidator, BeforeValidator, Field, StrictStr
 
 from models.endpoint import EndpointSpec
 from models.fields import (
@@ -14,6 +14,7 @@ from models.fields import (
     ResourceId,
     Spec,
     Tags,
+    check_guid,
     rule_error,
 )
 
@@ -50,12 +51,34 @@ class ActionGroup(Spec):
     id: ResourceId | None = None
 
 
-class Roles(Spec):
-    """Entra principal object ids for the least-privilege roles."""
+PrincipalType = Literal["Group", "User", "ServicePrincipal"]
 
-    traffic_operators: list[Guid] = []
-    deployment_developers: list[Guid] = []
-    key_readers: list[Guid] = []
+
+class Principal(Spec):
+    """An Entra principal: a bare object id (a group), or `{id: <object id>, type: User}`."""
+
+    id: Guid
+    type: PrincipalType = "Group"
+
+
+def _principal_ref(value: object) -> object:
+    """A bare object id is a group (the usual way to grant roles); other principals say their
+    type, because Azure rejects an assignment whose principal type does not match."""
+    if isinstance(value, str):
+        return {"id": check_guid(value)}
+    return value
+
+
+PrincipalRef = Annotated[Principal, BeforeValidator(_principal_ref)]
+
+
+class Roles(Spec):
+    """Entra principals for the least-privilege roles: group object ids, or
+    `{id: ..., type: User | ServicePrincipal}` entries."""
+
+    traffic_operators: list[PrincipalRef] = []
+    deployment_developers: list[PrincipalRef] = []
+    key_readers: list[PrincipalRef] = []
 
 
 class AzureSettings(Spec):

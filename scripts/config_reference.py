@@ -141,7 +141,7 @@ def _validator_rule(name: str) -> str:
     return {
         "_check_name": "3-32 chars: lowercase letters, digits, single hyphens; starts with a "
         "letter, ends alphanumeric",
-        "_check_guid": "a GUID",
+        "check_guid": "a GUID",
         "_check_resource_id": "an Azure resource id",
         "_check_tags": "Azure tag limits: <= 50 tags, names <= 512 chars without `< > % & \\ ? /`,"
         " values <= 256 chars",

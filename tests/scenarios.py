@@ -201,3 +201,97 @@ def kubernetes_defaults() -> dict[str, Any]:
             }
         ],
     }
+
+
+def kubernetes_waf_aligned() -> dict[str, Any]:
+    """A production kubernetes stack: blue/green at 90/10, autoscaled, with resources."""
+    stack = kubernetes_defaults()
+    stack["environment"] = "prod"
+    stack["tags"] = TAGS | {"data-sensitivity": "confidential"}
+    base = {"resources": {"cpu": "1", "memory": "2Gi"}, "instance_count": 3}
+    scale = {"autoscale": {"min_instances": 3, "max_instances": 10}}
+    stack["endpoints"] = [
+        {
+            "name": "fraud-scoring",
+            "auth_mode": "aad_token",
+            "deployments": [
+                {"name": "blue", "image": KUBERNETES_IMAGE} | base | scale,
+                {"name": "green", "image": "acr.example.io/fraud:1.5.0"} | base | scale,
+            ],
+            "traffic": {"blue": 90, "green": 10},
+        }
+    ]
+    return stack
+
+
+def kubernetes_max() -> dict[str, Any]:
+    """Every kubernetes field: key and token auth, a GPU, mirror traffic, all probe settings."""
+    stack = kubernetes_waf_aligned()
+    stack["tags"]["cost-center"] = "ml-platform"
+    probe = {
+        "initial_delay": 30,
+        "period": 10,
+        "timeout": 2,
+        "success_threshold": 1,
+        "failure_threshold": 5,
+    }
+    full = {
+        "name": "blue",
+        "image": "acr.example.io/fraud@sha256:" + "a" * 64,
+        "resources": {"cpu": "2", "memory": "4Gi", "gpu": 1},
+        "instance_count": 3,
+        "autoscale": {
+            "min_instances": 3,
+            "max_instances": 20,
+            "target_cpu_percent": 75,
+            "scale_in_cpu_percent": 25,
+            "cooldown_minutes": 10,
+        },
+        "request_settings": {"request_timeout_ms": 2500, "max_concurrent_requests_per_instance": 8},
+        "liveness_probe": probe,
+        "readiness_probe": probe | {"success_threshold": 2},
+        "environment_variables": {"LOG_LEVEL": "info", "MODEL_THRESHOLD": "0.7"},
+        "tags": {"model-family": "gbm"},
+    }
+    stack["endpoints"] = [
+        {
+            "name": "fraud-scoring",
+            "description": "Card transaction fraud score",
+            "auth_mode": "key",
+            "tags": {"owner": "fraud-oncall"},
+            "deployments": [
+                full,
+                full | {"name": "green", "image": "acr.example.io/fraud:1.5.0"},
+                full | {"name": "shadow", "image": "acr.example.io/fraud:2.0.0-rc1"},
+            ],
+            "traffic": {"blue": 75, "green": 25, "shadow": 0},
+            "mirror_traffic": {"shadow": 20},
+            "alerts": {
+                "latency_p95_ms": 300,
+                "success_rate_min_percent": 99.5,
+                "client_error_rate_max_percent": 2,
+                "server_error_rate_max_percent": 0.5,
+                "cpu_max_percent": 75,
+                "memory_max_percent": 85,
+            },
+        },
+        {
+            "name": "churn-propensity",
+            "auth_mode": "aad_token",
+            "deployments": [{"name": "gbm-v3", "image": "acr.example.io/churn:3.0.0"}],
+            "traffic": {"gbm-v3": 100},
+        },
+    ]
+    return stack
+
+
+KUBERNETES_SCENARIOS = {
+    "defaults": kubernetes_defaults,
+    "waf_aligned": kubernetes_waf_aligned,
+    "max": kubernetes_max,
+}
+
+
+def kubernetes_scenario(name: str) -> dict[str, Any]:
+    """A fresh deep copy of a kubernetes scenario, safe to mutate."""
+    return copy.deepcopy(KUBERNETES_SCENARIOS[name]())

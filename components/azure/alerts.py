@@ -64,7 +64,7 @@ class RateAlert:
     key: str
     title: str
     matching: str  # a KQL predicate over ResponseCode
-    operator: monitor.ConditionOperator
+    operator: monitor.Operator
     severity: int
 
 
@@ -73,21 +73,21 @@ RATE_ALERTS = (
         "success-rate",
         "success rate (2xx)",
         "ResponseCode between (200 .. 299)",
-        monitor.ConditionOperator.LESS_THAN,
+        monitor.Operator.LESS_THAN,
         SEVERITY_ERROR,
     ),
     RateAlert(
         "client-error-rate",
         "client error rate (4xx)",
         "ResponseCode between (400 .. 499)",
-        monitor.ConditionOperator.GREATER_THAN,
+        monitor.Operator.GREATER_THAN,
         SEVERITY_INFO,
     ),
     RateAlert(
         "server-error-rate",
         "server error rate (5xx)",
         "ResponseCode >= 500",
-        monitor.ConditionOperator.GREATER_THAN,
+        monitor.Operator.GREATER_THAN,
         SEVERITY_ERROR,
     ),
 )
@@ -145,7 +145,7 @@ def create_endpoint_alerts(
     for rate in RATE_ALERTS:
         threshold = rate_threshold(spec, rate.key)
         name = naming.alert(spec.name, rate.key)
-        comparison = "below" if rate.operator == monitor.ConditionOperator.LESS_THAN else "above"
+        comparison = "below" if rate.operator == monitor.Operator.LESS_THAN else "above"
         monitor.ScheduledQueryRule(
             name,
             rule_name=name,

@@ -20,6 +20,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from components import naming
 from components.azure.roles import KEY_VAULT_SECRETS_USER, assign, builtin_role
 from components.azure.workspace import Workspace
+from models.stack import Principal
 
 KEY_SLOTS = ("primary", "secondary")
 KEY_CONTENT_TYPE = "text/plain; purpose=azureml-online-endpoint-key"
@@ -41,7 +42,7 @@ def store_endpoint_keys(
     endpoint: ml.OnlineEndpoint,
     workspace: Workspace,
     vault_name: str,
-    key_readers: list[str],
+    key_readers: list[Principal],
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> dict[str, pulumi.Output[str]]:
@@ -78,15 +79,16 @@ def store_endpoint_keys(
             # No deleted_with: the secrets live in the vault and outlive the endpoint.
             opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["properties"]),
         )
-        for principal in key_readers:
+        for reader in key_readers:
             assign(
-                naming.key_reader(endpoint_name, slot, principal),
+                naming.key_reader(endpoint_name, slot, reader.id),
                 scope=secret.id,
                 scope_key=f"{workspace.resource_group}/{vault_name}/{name}",
                 role_definition_id=reader_role,
                 role_key=KEY_VAULT_SECRETS_USER,
-                principal_id=principal,
-                principal_key=principal,
+                principal_id=reader.id,
+                principal_key=reader.id,
+                principal_type=reader.type,
                 parent=parent,
             )
         # The URI is not secret, though it comes out of the (secret) properties object.

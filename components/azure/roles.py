@@ -20,7 +20,7 @@ from pulumi_azure_native import authorization
 
 from components import naming
 from components.azure.workspace import Workspace
-from models.stack import Roles
+from models.stack import Principal, Roles
 
 # Built-in role definition GUIDs: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
@@ -121,16 +121,16 @@ class WorkspaceRoles(pulumi.ComponentResource):
         super().__init__(
             naming.WORKSPACE_ROLES_TYPE, naming.workspace_roles(workspace.name), None, opts
         )
-        for role, principals in (
+        for role, members in (
             (TRAFFIC_OPERATOR, roles.traffic_operators),
             (DEPLOYMENT_DEVELOPER, roles.deployment_developers),
         ):
-            if principals:
-                self._define_and_assign(role, principals, workspace)
+            if members:
+                self._define_and_assign(role, members, workspace)
         self.register_outputs({})
 
     def _define_and_assign(
-        self, role: CustomRole, principals: list[str], workspace: Workspace
+        self, role: CustomRole, members: list[Principal], workspace: Workspace
     ) -> None:
         scope_key = f"{workspace.resource_group}/{workspace.name}"
         role_guid = naming.stable_guid(scope_key, "custom-role", role.key)
@@ -151,14 +151,15 @@ class WorkspaceRoles(pulumi.ComponentResource):
         definition_id = pulumi.Output.all(workspace.subscription_id, definition.id).apply(
             lambda pair: role_definition_path(pair[0], pair[1].rsplit("/", 1)[-1])
         )
-        for principal in principals:
+        for member in members:
             assign(
-                naming.role_member(workspace.name, role.key, principal),
+                naming.role_member(workspace.name, role.key, member.id),
                 scope=workspace.id,
                 scope_key=scope_key,
                 role_definition_id=definition_id,
                 role_key=role_guid,
-                principal_id=principal,
-                principal_key=principal,
+                principal_id=member.id,
+                principal_key=member.id,
+                principal_type=member.type,
                 parent=self,
             )

@@ -1,0 +1,1 @@
+"""Kubernetes target: BentoML services behind a Gateway API route."""

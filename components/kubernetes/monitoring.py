@@ -1,0 +1,191 @@
+"""Prometheus monitoring of an endpoint: a ServiceMonitor and the same alerts as on Azure.
+
+BentoML exports `bentoml_service_request_duration_seconds` (histogram) and
+`bentoml_service_request_total` (counter, with `http_response_code`) on `/metrics`. The
+ServiceMonitor copies the pods' endpoint and deployment labels onto every series
+(`mlep_endpoint`, `mlep_deployment`), so alerts are computed per deployment: a 5 % canary's
+errors are not diluted by the stable deployment's volume. CPU and memory compare cAdvisor
+usage with the container limits (kube-state-metrics).
+Rules follow pint's checks: a comparison, a `for:`, a `severity` label, `summary` and
+`runbook_url` annotations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes import labels as lbl
+from models.endpoint import EndpointSpec
+
+MONITORING_API = "monitoring.coreos.com/v1"
+RUNBOOK_BASE = "https://github.com/ml-endpoints/ml-endpoints/blob/main/docs/runbooks.md"
+SCRAPE_INTERVAL = "30s"
+RATE_WINDOW = "5m"
+ALERT_FOR = "5m"
+
+
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    expr: str
+    severity: str
+    summary: str
+    anchor: str
+
+
+def alerts(spec: EndpointSpec, namespace: str) -> list[Alert]:
+    """Every alert of one endpoint, with the spec's thresholds."""
+    thresholds = spec.alerts
+    select = f'namespace="{namespace}", mlep_endpoint="{spec.name}"'
+    by = "mlep_deployment"
+    requests = f"sum by ({by}) (rate(bentoml_service_request_total{{{select}}}[{RATE_WINDOW}]))"
+
+    def share(codes: str) -> str:
+        matching = (
+            f"sum by ({by}) (rate(bentoml_service_request_total"
+            f'{{{select}, http_response_code=~"{codes}"}}[{RATE_WINDOW}]))'
+        )
+        return f"100 * {matching} / {requests}"
+
+    container = f'namespace="{namespace}", container="{lbl.CONTAINER_NAME}"'
+    pods = f'pod=~"{spec.name}-.*"'
+    usage_cpu = (
+        f"sum by (pod) (rate(container_cpu_usage_seconds_total{{{container}, {pods}}}"
+        f"[{RATE_WINDOW}]))"
+    )
+    limit = 'sum by (pod) (kube_pod_container_resource_limits{{{}, {}, resource="{}"}})'
+    usage_memory = f"sum by (pod) (container_memory_working_set_bytes{{{container}, {pods}}})"
+    title = spec.name.replace("-", " ").title().replace(" ", "")
+    return [
+        Alert(
+            f"{title}LatencyP95High",
+            "1000 * histogram_quantile(0.95, sum by (le, mlep_deployment) ("
+            f"rate(bentoml_service_request_duration_seconds_bucket{{{select}}}[{RATE_WINDOW}])"
+            f")) > {thresholds.latency_p95_ms}",
+            "warning",
+            f"p95 latency of {spec.name} above {thresholds.latency_p95_ms} ms",
+            "latency",
+        ),
+        Alert(
+            f"{title}SuccessRateLow",
+            f"{share('2..')} < {thresholds.success_rate_min_percent}",
+            "critical",
+            f"success rate of {spec.name} below {thresholds.success_rate_min_percent} %",
+            "success-rate",
+        ),
+        Alert(
+            f"{title}ClientErrorRateHigh",
+            f"{share('4..')} > {thresholds.client_error_rate_max_percent}",
+            "info",
+            f"4xx rate of {spec.name} above {thresholds.client_error_rate_max_percent} %",
+            "client-errors",
+        ),
+        Alert(
+            f"{title}ServerErrorRateHigh",
+            f"{share('5..')} > {thresholds.server_error_rate_max_percent}",
+            "critical",
+            f"5xx rate of {spec.name} above {thresholds.server_error_rate_max_percent} %",
+            "server-errors",
+        ),
+        Alert(
+            f"{title}CpuHigh",
+            f"100 * {usage_cpu} / {limit.format(container, pods, 'cpu')} "
+            f"> {thresholds.cpu_max_percent}",
+            "warning",
+            f"CPU of a {spec.name} pod above {thresholds.cpu_max_percent} % of its limit",
+            "cpu",
+        ),
+        Alert(
+            f"{title}MemoryHigh",
+            f"100 * {usage_memory} / {limit.format(container, pods, 'memory')} "
+            f"> {thresholds.memory_max_percent}",
+            "warning",
+            f"memory of a {spec.name} pod above {thresholds.memory_max_percent} % of its limit",
+            "memory",
+        ),
+    ]
+
+
+def create_monitoring(
+    spec: EndpointSpec,
+    *,
+    namespace: str,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> None:
+    """The ServiceMonitor scraping the endpoint's Services, and its PrometheusRule."""
+    opts = pulumi.ResourceOptions(parent=parent)
+    k8s.apiextensions.CustomResource(
+        f"{spec.name}-servicemonitor",
+        api_version=MONITORING_API,
+        kind="ServiceMonitor",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=spec.name,
+            namespace=namespace,
+            labels=lbl.labels(tags, spec.name, component="monitoring"),
+        ),
+        spec={
+            "selector": {"matchLabels": lbl.selector(spec.name)},
+            "namespaceSelector": {"matchNames": [namespace]},
+            "endpoints": [
+                {
+                    "port": lbl.PORT_NAME,
+                    "path": "/metrics",
+                    "interval": SCRAPE_INTERVAL,
+                    "relabelings": [
+                        _copy_label(lbl.ENDPOINT_LABEL, "mlep_endpoint"),
+                        _copy_label(lbl.DEPLOYMENT_LABEL, "mlep_deployment"),
+                    ],
+                }
+            ],
+        },
+        opts=opts,
+    )
+    k8s.apiextensions.CustomResource(
+        f"{spec.name}-prometheusrule",
+        api_version=MONITORING_API,
+        kind="PrometheusRule",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=spec.name,
+            namespace=namespace,
+            labels=lbl.labels(tags, spec.name, component="monitoring"),
+        ),
+        spec={
+            "groups": [
+                {
+                    "name": f"ml-endpoints.{spec.name}",
+                    "rules": [
+                        {
+                            "alert": alert.name,
+                            "expr": alert.expr,
+                            "for": ALERT_FOR,
+                            "labels": {"severity": alert.severity, "mlep_endpoint": spec.name},
+                            "annotations": {
+                                "summary": alert.summary,
+                                "description": (
+                                    f"{alert.summary} for {ALERT_FOR} "
+                                    "(deployment {{ $labels.mlep_deployment }}{{ $labels.pod }})."
+                                ),
+                                "runbook_url": f"{RUNBOOK_BASE}#{alert.anchor}",
+                            },
+                        }
+                        for alert in alerts(spec, namespace)
+                    ],
+                }
+            ]
+        },
+        opts=opts,
+    )
+
+
+def _copy_label(pod_label: str, target: str) -> dict[str, object]:
+    """A relabeling copying a pod label (as Prometheus sanitises its name) onto each series."""
+    sanitised = "".join(c if c.isalnum() else "_" for c in pod_label)
+    return {
+        "sourceLabels": [f"__meta_kubernetes_pod_label_{sanitised}"],
+        "targetLabel": target,
+        "action": "replace",
+    }

@@ -1,0 +1,89 @@
+"""Private access on Kubernetes: serving pods accept traffic from the gateway only.
+
+A default-deny NetworkPolicy selects every serving pod of the stack (ingress and egress: a
+bento with its model baked in calls nothing), and one allow policy per endpoint admits the
+gateway's namespace on the serving port, plus namespaces labelled
+`ml-endpoints/metrics-scraper: "true"` (where Prometheus runs) for `/metrics`. Services are
+ClusterIP only: never LoadBalancer or NodePort.
+https://kubernetes.io/docs/concepts/services-networking/network-policies/
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes import labels as lbl
+from models.stack import KubernetesSettings
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+def create_default_deny(
+    settings: KubernetesSettings, *, tags: dict[str, str]
+) -> k8s.networking.v1.NetworkPolicy:
+    """Deny all ingress and egress for every pod this program serves in the namespace."""
+    return k8s.networking.v1.NetworkPolicy(
+        "serving-default-deny",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name="ml-endpoints-default-deny",
+            namespace=settings.namespace,
+            labels={**tags, "app.kubernetes.io/managed-by": lbl.MANAGED_BY},
+        ),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                match_expressions=[
+                    k8s.meta.v1.LabelSelectorRequirementArgs(
+                        key=lbl.ENDPOINT_LABEL, operator="Exists"
+                    )
+                ]
+            ),
+            policy_types=["Ingress", "Egress"],
+        ),
+    )
+
+
+def create_gateway_allow(
+    endpoint_name: str,
+    *,
+    settings: KubernetesSettings,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> k8s.networking.v1.NetworkPolicy:
+    """Admit the gateway (and metrics scrapers) to an endpoint's pods on the serving port."""
+    port = [k8s.networking.v1.NetworkPolicyPortArgs(port=lbl.HTTP_PORT, protocol="TCP")]
+    return k8s.networking.v1.NetworkPolicy(
+        f"{endpoint_name}-allow-gateway",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=f"{endpoint_name}-allow-gateway",
+            namespace=settings.namespace,
+            labels=lbl.labels(tags, endpoint_name, component="network"),
+        ),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=lbl.selector(endpoint_name)),
+            policy_types=["Ingress"],
+            ingress=[
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[
+                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={NAMESPACE_NAME_LABEL: settings.gateway.namespace}
+                            )
+                        )
+                    ],
+                    ports=port,
+                ),
+                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                    from_=[
+                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={lbl.SCRAPER_NAMESPACE_LABEL: "true"}
+                            )
+                        )
+                    ],
+                    ports=port,
+                ),
+            ],
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

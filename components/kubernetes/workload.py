@@ -1,0 +1,297 @@
+"""One deployment of a BentoML service: ServiceAccount, Deployment, Service, HPA and PDB.
+
+The pod is hardened the way the Pod Security Standards' "restricted" profile asks: non-root,
+no privilege escalation, every capability dropped, RuntimeDefault seccomp, and a read-only
+root filesystem with `emptyDir` volumes where BentoML writes at runtime. Requests equal
+limits (Guaranteed QoS: inference latency does not suffer from CPU throttling surprises), and
+alerts compare usage with those limits.
+https://kubernetes.io/docs/concepts/security/pod-security-standards/
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.kubernetes import labels as lbl
+from models.deployment import DeploymentSpec, Probe
+from models.stack import KubernetesKeyVault
+
+# BentoML container images run as this user, with BENTOML_HOME below its home
+# (bentoml/_internal/container/frontend/dockerfile/templates/base.j2).
+BENTO_UID = 1034
+BENTOML_HOME = "/home/bentoml/bentoml"
+# Where BentoML writes at runtime; each gets its own emptyDir on a read-only root filesystem.
+WRITABLE_PATHS = {"tmp": "/tmp", "bentoml-home": BENTOML_HOME}  # noqa: S108
+SECRETS_MOUNT = "/mnt/secrets-store"
+# A slow model load gets this long before liveness checks start: period x failures.
+STARTUP_PERIOD_SECONDS, STARTUP_FAILURES = 10, 30
+TERMINATION_GRACE_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class SecretProvider:
+    """A SecretProviderClass the pods mount (by name), and its resource (to wait for)."""
+
+    name: str
+    resource: pulumi.Resource
+
+
+@dataclass(frozen=True)
+class Workload:
+    deployment: k8s.apps.v1.Deployment
+    service: k8s.core.v1.Service
+
+
+def create_workload(
+    spec: DeploymentSpec,
+    *,
+    endpoint_name: str,
+    namespace: str,
+    tags: dict[str, str],
+    key_vault: KubernetesKeyVault | None,
+    secret_provider: SecretProvider | None,
+    parent: pulumi.Resource,
+) -> Workload:
+    """Every object of one deployment; pods mount ``secret_provider``'s Key Vault secrets."""
+    assert spec.image is not None  # required on kubernetes (models.rules)
+    name = lbl.workload_name(endpoint_name, spec.name)
+    version = lbl.image_version(spec.image)
+    labels = lbl.labels(tags, endpoint_name, spec.name, version=version)
+    selector = lbl.selector(endpoint_name, spec.name)
+    opts = pulumi.ResourceOptions(parent=parent)
+
+    def metadata(kind_labels: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
+        return k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=namespace, labels=kind_labels or labels
+        )
+
+    account_annotations = (
+        {"azure.workload.identity/client-id": key_vault.client_id} if key_vault else None
+    )
+    account = k8s.core.v1.ServiceAccount(
+        f"{name}-serviceaccount",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=name, namespace=namespace, labels=labels, annotations=account_annotations
+        ),
+        automount_service_account_token=False,
+        opts=opts,
+    )
+    pod_labels = dict(labels)
+    if key_vault:
+        # The AKS workload identity webhook projects a token for the CSI driver.
+        pod_labels["azure.workload.identity/use"] = "true"
+    deployment = k8s.apps.v1.Deployment(
+        f"{name}-deployment",
+        metadata=metadata(),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=spec.replicas,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                type="RollingUpdate",
+                rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                    max_surge=1, max_unavailable=0
+                ),
+            ),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+                spec=_pod_spec(
+                    spec, name, selector, secret_provider.name if secret_provider else None
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=[account, *([secret_provider.resource] if secret_provider else [])],
+            # The HPA owns the replica count once it runs; re-applying it would undo scaling.
+            ignore_changes=["spec.replicas"],
+        ),
+    )
+    service = k8s.core.v1.Service(
+        f"{name}-service",
+        metadata=metadata(),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=selector,
+            ports=[
+                k8s.core.v1.ServicePortArgs(
+                    name=lbl.PORT_NAME, port=lbl.HTTP_PORT, target_port=lbl.PORT_NAME
+                )
+            ],
+        ),
+        opts=opts,
+    )
+    _autoscaler(spec, name, metadata(), deployment, opts)
+    if max(spec.replicas, spec.autoscale.max_instances if spec.autoscale else 1) > 1:
+        k8s.policy.v1.PodDisruptionBudget(
+            f"{name}-pdb",
+            metadata=metadata(),
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+                # One pod at a time may go (node drains proceed, capacity stays).
+                max_unavailable=1,
+                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            ),
+            opts=opts,
+        )
+    return Workload(deployment=deployment, service=service)
+
+
+def _pod_spec(
+    spec: DeploymentSpec,
+    name: str,
+    selector: dict[str, str],
+    secret_provider_class: str | None,
+) -> k8s.core.v1.PodSpecArgs:
+    volumes = [
+        k8s.core.v1.VolumeArgs(name=volume, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())
+        for volume in WRITABLE_PATHS
+    ]
+    mounts = [
+        k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path)
+        for volume, path in WRITABLE_PATHS.items()
+    ]
+    if secret_provider_class:
+        volumes.append(
+            k8s.core.v1.VolumeArgs(
+                name="secrets-store",
+                csi=k8s.core.v1.CSIVolumeSourceArgs(
+                    driver="secrets-store.csi.k8s.io",
+                    read_only=True,
+                    volume_attributes={"secretProviderClass": secret_provider_class},
+                ),
+            )
+        )
+        mounts.append(
+            k8s.core.v1.VolumeMountArgs(
+                name="secrets-store", mount_path=SECRETS_MOUNT, read_only=True
+            )
+        )
+    return k8s.core.v1.PodSpecArgs(
+        service_account_name=name,
+        automount_service_account_token=False,
+        enable_service_links=False,
+        termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
+        security_context=k8s.core.v1.PodSecurityContextArgs(
+            run_as_non_root=True,
+            run_as_user=BENTO_UID,
+            run_as_group=BENTO_UID,
+            fs_group=BENTO_UID,
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        # Spread replicas over nodes, so one node failure never takes a deployment down.
+        topology_spread_constraints=[
+            k8s.core.v1.TopologySpreadConstraintArgs(
+                max_skew=1,
+                topology_key="kubernetes.io/hostname",
+                when_unsatisfiable="ScheduleAnyway",
+                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            )
+        ],
+        containers=[_container(spec, mounts)],
+        volumes=volumes,
+    )
+
+
+def _container(
+    spec: DeploymentSpec, mounts: list[k8s.core.v1.VolumeMountArgs]
+) -> k8s.core.v1.ContainerArgs:
+    resources = spec.resources_or_default
+    quantities = {"cpu": resources.cpu, "memory": resources.memory}
+    if resources.gpu:
+        quantities["nvidia.com/gpu"] = str(resources.gpu)
+    env = {
+        **spec.environment_variables,
+        "BENTOML_DO_NOT_TRACK": "True",
+        "BENTOML_HOME": BENTOML_HOME,
+    }
+    http_get = k8s.core.v1.HTTPGetActionArgs(path="/livez", port=lbl.PORT_NAME)
+    return k8s.core.v1.ContainerArgs(
+        name=lbl.CONTAINER_NAME,
+        image=spec.image,
+        image_pull_policy="IfNotPresent",
+        ports=[
+            k8s.core.v1.ContainerPortArgs(
+                name=lbl.PORT_NAME, container_port=lbl.HTTP_PORT, protocol="TCP"
+            )
+        ],
+        env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(env.items())],
+        resources=k8s.core.v1.ResourceRequirementsArgs(requests=quantities, limits=quantities),
+        startup_probe=k8s.core.v1.ProbeArgs(
+            http_get=http_get,
+            period_seconds=STARTUP_PERIOD_SECONDS,
+            failure_threshold=STARTUP_FAILURES,
+            timeout_seconds=spec.liveness_probe.timeout,
+        ),
+        liveness_probe=_probe(spec.liveness_probe, "/livez"),
+        readiness_probe=_probe(spec.readiness_probe, "/readyz"),
+        security_context=k8s.core.v1.SecurityContextArgs(
+            allow_privilege_escalation=False,
+            read_only_root_filesystem=True,
+            run_as_non_root=True,
+            privileged=False,
+            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+        ),
+        volume_mounts=mounts,
+    )
+
+
+def _probe(probe: Probe, path: str) -> k8s.core.v1.ProbeArgs:
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=lbl.PORT_NAME),
+        initial_delay_seconds=probe.initial_delay,
+        period_seconds=probe.period,
+        timeout_seconds=probe.timeout,
+        success_threshold=probe.success_threshold,
+        failure_threshold=probe.failure_threshold,
+    )
+
+
+def _autoscaler(
+    spec: DeploymentSpec,
+    name: str,
+    metadata: k8s.meta.v1.ObjectMetaArgs,
+    deployment: k8s.apps.v1.Deployment,
+    opts: pulumi.ResourceOptions,
+) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+    """Every deployment gets one HPA; without `autoscale` it pins min = max = instance_count."""
+    scale = spec.autoscale
+    minimum = scale.min_instances if scale else spec.replicas
+    maximum = scale.max_instances if scale else spec.replicas
+    target = scale.target_cpu_percent if scale else 70
+    cooldown_seconds = (scale.cooldown_minutes if scale else 5) * 60
+    return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        f"{name}-hpa",
+        metadata=metadata,
+        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                api_version="apps/v1", kind="Deployment", name=name
+            ),
+            min_replicas=minimum,
+            max_replicas=maximum,
+            metrics=[
+                k8s.autoscaling.v2.MetricSpecArgs(
+                    type="Resource",
+                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                        name="cpu",
+                        target=k8s.autoscaling.v2.MetricTargetArgs(
+                            type="Utilization", average_utilization=target
+                        ),
+                    ),
+                )
+            ],
+            behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
+                scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
+                    stabilization_window_seconds=cooldown_seconds,
+                    policies=[
+                        k8s.autoscaling.v2.HPAScalingPolicyArgs(
+                            type="Pods", value=1, period_seconds=60
+                        )
+                    ],
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[deployment])),
+    )
