@@ -31,6 +31,24 @@ GUID_C = "5c6d7e8f-9a0b-4c1d-8e2f-3a4b5c6d7e8f"
 TAGS = {"owner": "fraud-team", "application": "fraud-detection", "data-sensitivity": "internal"}
 
 
+# Every probe field set (non-default values), shared by both targets' `max` scenarios.
+MAX_PROBE = {
+    "initial_delay": 30,
+    "period": 10,
+    "timeout": 2,
+    "success_threshold": 1,
+    "failure_threshold": 5,
+}
+MAX_ALERTS = {
+    "latency_p95_ms": 300,
+    "success_rate_min_percent": 99.5,
+    "client_error_rate_max_percent": 2,
+    "server_error_rate_max_percent": 0.5,
+    "cpu_max_percent": 75,
+    "memory_max_percent": 85,
+}
+
+
 def _azure_deployment(name: str, version: int) -> dict[str, Any]:
     return {
         "name": name,
@@ -99,13 +117,7 @@ def max() -> dict[str, Any]:
         "deployment_developers": [GUID_B],
         "key_readers": [GUID_C],
     }
-    probe = {
-        "initial_delay": 30,
-        "period": 10,
-        "timeout": 2,
-        "success_threshold": 1,
-        "failure_threshold": 5,
-    }
+    probe = dict(MAX_PROBE)
     full = {
         "name": "blue",
         "model": "azureml://registries/shared/models/fraud-classifier/versions/7",
@@ -141,14 +153,7 @@ def max() -> dict[str, Any]:
             "deployments": [full, full | {"name": "green"}, full | {"name": "shadow"}],
             "traffic": {"blue": 75, "green": 25, "shadow": 0},
             "mirror_traffic": {"shadow": 20},
-            "alerts": {
-                "latency_p95_ms": 300,
-                "success_rate_min_percent": 99.5,
-                "client_error_rate_max_percent": 2,
-                "server_error_rate_max_percent": 0.5,
-                "cpu_max_percent": 75,
-                "memory_max_percent": 85,
-            },
+            "alerts": dict(MAX_ALERTS),
             "rollout": {"steps": [5, 25, 50, 100], "max_step_percent": 25, "bake_minutes": 15},
         },
         {
@@ -228,13 +233,7 @@ def kubernetes_max() -> dict[str, Any]:
     """Every kubernetes field: key and token auth, a GPU, mirror traffic, all probe settings."""
     stack = kubernetes_waf_aligned()
     stack["tags"]["cost-center"] = "ml-platform"
-    probe = {
-        "initial_delay": 30,
-        "period": 10,
-        "timeout": 2,
-        "success_threshold": 1,
-        "failure_threshold": 5,
-    }
+    probe = dict(MAX_PROBE)
     full = {
         "name": "blue",
         "image": "acr.example.io/fraud@sha256:" + "a" * 64,
@@ -266,14 +265,7 @@ def kubernetes_max() -> dict[str, Any]:
             ],
             "traffic": {"blue": 75, "green": 25, "shadow": 0},
             "mirror_traffic": {"shadow": 20},
-            "alerts": {
-                "latency_p95_ms": 300,
-                "success_rate_min_percent": 99.5,
-                "client_error_rate_max_percent": 2,
-                "server_error_rate_max_percent": 0.5,
-                "cpu_max_percent": 75,
-                "memory_max_percent": 85,
-            },
+            "alerts": dict(MAX_ALERTS),
         },
         {
             "name": "churn-propensity",
