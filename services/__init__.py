@@ -1,0 +1,1 @@
+"""Model services that the Kubernetes stack deploys as BentoML images."""
