@@ -59,6 +59,7 @@ def render(obj: dict[str, Any], stack: str) -> str:
     """One object as a YAML document with the generated-file header."""
     yaml = YAML(typ="safe", pure=True)
     yaml.default_flow_style = False
+    yaml.width = 4096  # never fold long values (folding leaves trailing spaces)
     # Keep apiVersion, kind, metadata first (ruamel sorts plain dicts by default).
     yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
     buffer = io.StringIO()

@@ -51,7 +51,10 @@ def alerts(spec: EndpointSpec, namespace: str) -> list[Alert]:
         return f"100 * {matching} / {requests}"
 
     container = f'namespace="{namespace}", container="{lbl.CONTAINER_NAME}"'
-    pods = f'pod=~"{spec.name}-.*"'
+    # Pods are <workload>-<replicaset hash>-<pod hash>; naming each workload keeps endpoint
+    # `fraud` from matching the pods of endpoint `fraud-scoring`.
+    workloads = "|".join(lbl.workload_name(spec.name, d.name) for d in spec.deployments)
+    pods = f'pod=~"({workloads})-[a-z0-9]+-[a-z0-9]+"'
     usage_cpu = (
         f"sum by (pod) (rate(container_cpu_usage_seconds_total{{{container}, {pods}}}"
         f"[{RATE_WINDOW}]))"

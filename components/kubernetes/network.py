@@ -2,7 +2,8 @@
 
 A default-deny NetworkPolicy selects every serving pod of the stack (ingress and egress: a
 bento with its model baked in calls nothing), and one allow policy per endpoint admits the
-gateway's namespace on the serving port, plus namespaces labelled
+configured Gateway's Envoy proxies (selected by the labels Envoy Gateway puts on them, in any
+namespace) on the serving port, plus namespaces labelled
 `ml-endpoints/metrics-scraper: "true"` (where Prometheus runs) for `/metrics`. Services are
 ClusterIP only: never LoadBalancer or NodePort.
 https://kubernetes.io/docs/concepts/services-networking/network-policies/
@@ -16,7 +17,9 @@ import pulumi_kubernetes as k8s
 from components.kubernetes import labels as lbl
 from models.stack import KubernetesSettings
 
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+# Envoy Gateway labels every proxy pod with the Gateway it serves.
+OWNING_GATEWAY_NAME = "gateway.envoyproxy.io/owning-gateway-name"
+OWNING_GATEWAY_NAMESPACE = "gateway.envoyproxy.io/owning-gateway-namespace"
 
 
 def create_default_deny(
@@ -66,9 +69,15 @@ def create_gateway_allow(
                 k8s.networking.v1.NetworkPolicyIngressRuleArgs(
                     from_=[
                         k8s.networking.v1.NetworkPolicyPeerArgs(
-                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
-                                match_labels={NAMESPACE_NAME_LABEL: settings.gateway.namespace}
-                            )
+                            # The Gateway's proxies, in whichever namespace Envoy Gateway runs
+                            # them (by default its own, not the Gateway's).
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(),
+                            pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                                match_labels={
+                                    OWNING_GATEWAY_NAME: settings.gateway.name,
+                                    OWNING_GATEWAY_NAMESPACE: settings.gateway.namespace,
+                                }
+                            ),
                         )
                     ],
                     ports=port,
