@@ -39,6 +39,13 @@ MAX_PROBE = {
     "success_threshold": 1,
     "failure_threshold": 5,
 }
+MAX_AUTOSCALE = {
+    "min_instances": 3,
+    "max_instances": 20,
+    "target_cpu_percent": 75,
+    "scale_in_cpu_percent": 25,
+    "cooldown_minutes": 10,
+}
 MAX_ALERTS = {
     "latency_p95_ms": 300,
     "success_rate_min_percent": 99.5,
@@ -125,13 +132,7 @@ def max() -> dict[str, Any]:
         "code_configuration": {"code": "azureml:fraud-code:7", "scoring_script": "score.py"},
         "instance_type": "Standard_DS3_v2",
         "instance_count": 3,
-        "autoscale": {
-            "min_instances": 3,
-            "max_instances": 20,
-            "target_cpu_percent": 75,
-            "scale_in_cpu_percent": 25,
-            "cooldown_minutes": 10,
-        },
+        "autoscale": dict(MAX_AUTOSCALE),
         "request_settings": {
             "request_timeout_ms": 180000,
             "max_concurrent_requests_per_instance": 8,
@@ -239,13 +240,7 @@ def kubernetes_max() -> dict[str, Any]:
         "image": "acr.example.io/fraud@sha256:" + "a" * 64,
         "resources": {"cpu": "2", "memory": "4Gi", "gpu": 1},
         "instance_count": 3,
-        "autoscale": {
-            "min_instances": 3,
-            "max_instances": 20,
-            "target_cpu_percent": 75,
-            "scale_in_cpu_percent": 25,
-            "cooldown_minutes": 10,
-        },
+        "autoscale": dict(MAX_AUTOSCALE),
         "request_settings": {"request_timeout_ms": 2500, "max_concurrent_requests_per_instance": 8},
         "liveness_probe": probe,
         "readiness_probe": probe | {"success_threshold": 2},

@@ -95,7 +95,6 @@ def assign(
     principal_key: str,
     principal_type: str | None = None,
     parent: pulumi.Resource,
-    depends_on: list[pulumi.Resource] | None = None,
 ) -> authorization.RoleAssignment:
     """One role assignment, named by a GUID of (scope, role, principal) keys known from config."""
     return authorization.RoleAssignment(
@@ -105,7 +104,7 @@ def assign(
         role_definition_id=role_definition_id,
         principal_id=principal_id,
         principal_type=principal_type,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+        opts=pulumi.ResourceOptions(parent=parent),
     )
 
 

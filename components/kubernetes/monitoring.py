@@ -121,15 +121,16 @@ def create_monitoring(
 ) -> None:
     """The ServiceMonitor scraping the endpoint's Services, and its PrometheusRule."""
     opts = pulumi.ResourceOptions(parent=parent)
+    metadata = k8s.meta.v1.ObjectMetaArgs(
+        name=spec.name,
+        namespace=namespace,
+        labels=lbl.labels(tags, spec.name, component="monitoring"),
+    )
     k8s.apiextensions.CustomResource(
         f"{spec.name}-servicemonitor",
         api_version=MONITORING_API,
         kind="ServiceMonitor",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=spec.name,
-            namespace=namespace,
-            labels=lbl.labels(tags, spec.name, component="monitoring"),
-        ),
+        metadata=metadata,
         spec={
             "selector": {"matchLabels": lbl.selector(spec.name)},
             "namespaceSelector": {"matchNames": [namespace]},
@@ -151,11 +152,7 @@ def create_monitoring(
         f"{spec.name}-prometheusrule",
         api_version=MONITORING_API,
         kind="PrometheusRule",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=spec.name,
-            namespace=namespace,
-            labels=lbl.labels(tags, spec.name, component="monitoring"),
-        ),
+        metadata=metadata,
         spec={
             "groups": [
                 {

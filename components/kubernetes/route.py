@@ -29,7 +29,7 @@ ENVOY_GATEWAY_API = "gateway.envoyproxy.io/v1alpha1"
 API_KEY_HEADER = "x-api-key"
 
 
-def route_rule(spec: EndpointSpec, settings: KubernetesSettings) -> dict[str, Any]:
+def route_rule(spec: EndpointSpec) -> dict[str, Any]:
     """The one rule of the endpoint's HTTPRoute."""
     services = {d.name: lbl.workload_name(spec.name, d.name) for d in spec.deployments}
     filters: list[dict[str, Any]] = [
@@ -94,7 +94,7 @@ def create_route(
                 }
             ],
             "hostnames": [settings.hostname],
-            "rules": [route_rule(spec, settings)],
+            "rules": [route_rule(spec)],
         },
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )

@@ -63,10 +63,8 @@ def create_workload(
     selector = lbl.selector(endpoint_name, spec.name)
     opts = pulumi.ResourceOptions(parent=parent)
 
-    def metadata(kind_labels: dict[str, str] | None = None) -> k8s.meta.v1.ObjectMetaArgs:
-        return k8s.meta.v1.ObjectMetaArgs(
-            name=name, namespace=namespace, labels=kind_labels or labels
-        )
+    # Deployment, Service, HPA and PDB share name, namespace and labels.
+    metadata = k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels)
 
     account_annotations = (
         {"azure.workload.identity/client-id": key_vault.client_id} if key_vault else None
@@ -85,7 +83,7 @@ def create_workload(
         pod_labels["azure.workload.identity/use"] = "true"
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",
-        metadata=metadata(),
+        metadata=metadata,
         spec=k8s.apps.v1.DeploymentSpecArgs(
             replicas=spec.replicas,
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
@@ -111,7 +109,7 @@ def create_workload(
     )
     service = k8s.core.v1.Service(
         f"{name}-service",
-        metadata=metadata(),
+        metadata=metadata,
         spec=k8s.core.v1.ServiceSpecArgs(
             type="ClusterIP",
             selector=selector,
@@ -123,11 +121,11 @@ def create_workload(
         ),
         opts=opts,
     )
-    _autoscaler(spec, name, metadata(), deployment, opts)
+    _autoscaler(spec, name, metadata, deployment, opts)
     if max(spec.replicas, spec.autoscale.max_instances if spec.autoscale else 1) > 1:
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
-            metadata=metadata(),
+            metadata=metadata,
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
                 # One pod at a time may go (node drains proceed, capacity stays).
                 max_unavailable=1,
