@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a mandatory policy violation, 2 invalid config or usage, 3 a
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from contextlib import nullcontext
@@ -15,7 +16,8 @@ from rich.console import Console
 
 from mlep.manifests import write_manifests
 from mlep.mock_runtime import ProgramError
-from mlep.plan import Plan, StackConfigError, plan_stack
+from mlep.plan import Plan, StackConfigError, load_config, load_previous, plan_stack
+from mlep.policy_config import stack_policy_config
 from mlep.render import print_plan
 from mlep.stackfile import UsageError
 from models.errors import ConfigError
@@ -46,10 +48,30 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--stack", required=True, help="stack name: reads Pulumi.NAME.yaml")
     plan.add_argument("--json", action="store_true", help="print the plan document instead")
     plan.add_argument("--out", type=Path, help="write the rendered artefacts to this directory")
-    plan.add_argument(
-        "--base", metavar="GITREF", help="compare traffic with the stack file at this git revision"
+    _policy_arguments(plan)
+
+    config = commands.add_parser(
+        "policy-config",
+        help="print the policy config `mlep plan` uses, for pulumi preview --policy-pack-config",
     )
+    config.add_argument("--stack", required=True, help="stack name: reads Pulumi.NAME.yaml")
+    _policy_arguments(config)
     return parser
+
+
+def _policy_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--base",
+        metavar="GITREF|FILE",
+        help="the traffic before this change, for the step rules: a git revision of the stack "
+        "file, a plan document (mlep plan --json) or `pulumi stack output endpoints --json`",
+    )
+    parser.add_argument(
+        "--policy-config",
+        type=Path,
+        metavar="FILE",
+        help="policy config merged over policies/config/<env>.json (levels, `all`, tunables)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "plan":
             return _plan(args, out, err)
+        if args.command == "policy-config":
+            return _policy_config(args)
     except ConfigError as error:
         # Line numbers of the file the error is about: the working tree or the --base revision.
         lines = error.lines if isinstance(error, StackConfigError) else None
@@ -87,7 +111,7 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
         if not quiet
         else nullcontext()
     ):
-        plan = plan_stack(project_dir, args.stack, base=args.base)
+        plan = plan_stack(project_dir, args.stack, base=args.base, policy_config=args.policy_config)
     if args.out:
         _write_out(plan, args.out)
     if args.json:
@@ -95,6 +119,15 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
     else:
         print_plan(plan, out)
     return EXIT_POLICY if plan.mandatory_violations else EXIT_OK
+
+
+def _policy_config(args: argparse.Namespace) -> int:
+    project_dir = args.project_dir.resolve()
+    config = load_config(project_dir, args.stack)[1]
+    previous = load_previous(project_dir, args.stack, args.base) if args.base else None
+    merged = stack_policy_config(project_dir / "policies", config, previous, args.policy_config)
+    sys.stdout.write(json.dumps(merged, indent=2) + "\n")
+    return EXIT_OK
 
 
 def _write_out(plan: Plan, directory: Path) -> None:

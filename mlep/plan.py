@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any
 
 from mlep.mock_runtime import ProgramRun, run_program
-from mlep.policy import Violation, policy_config, run_pack
+from mlep.policy import Violation, run_pack
+from mlep.policy_config import (
+    PreviousTraffic,
+    previous_from_config,
+    read_previous,
+    stack_policy_config,
+)
 from mlep.stackfile import StackFile, read_project, read_stack, read_stack_at
 from models.errors import ConfigError
 from models.loader import parse_stack_config
@@ -24,7 +30,10 @@ class Plan:
     config: StackConfig
     run: ProgramRun
     violations: list[Violation]
-    base: StackConfig | None = None
+    # The traffic before this change (--base), per endpoint; None without a base.
+    previous: PreviousTraffic | None = None
+    # (policy, reason) of the policies that did not apply, e.g. the step rules without a base.
+    not_applicable: tuple[tuple[str, str], ...] = ()
 
     @property
     def mandatory_violations(self) -> list[Violation]:
@@ -81,11 +90,20 @@ def load_config(
         raise StackConfigError(error, stack_file.lines) from None
 
 
-def plan_stack(project_dir: Path, stack: str, base: str | None = None) -> Plan:
-    """Validate, then run the program under mocks. The base revision is validated too."""
+def plan_stack(
+    project_dir: Path,
+    stack: str,
+    base: str | None = None,
+    policy_config: Path | None = None,
+) -> Plan:
+    """Validate, then run the program under mocks and the policy pack over the result.
+
+    ``base`` is a git revision (its stack file is validated too) or a previous plan document /
+    stack output file: the traffic before this change, for the step rules.
+    """
     project = read_project(project_dir)
     stack_file, config = load_config(project_dir, stack)
-    base_config = load_config(project_dir, stack, base)[1] if base else None
+    previous = load_previous(project_dir, stack, base) if base else None
     run = run_program(
         project_dir / "__main__.py",
         project=project,
@@ -95,8 +113,26 @@ def plan_stack(project_dir: Path, stack: str, base: str | None = None) -> Plan:
     )
     # The deployable pack in policies/, run as its own process like the engine runs it.
     pack = project_dir / "policies"
-    violations = run_pack(pack, run.resources, policy_config(pack, config.environment))
-    return Plan(project, stack_file, config, run, violations, base_config)
+    result = run_pack(
+        pack, run.resources, stack_policy_config(pack, config, previous, policy_config)
+    )
+    return Plan(
+        project,
+        stack_file,
+        config,
+        run,
+        result.violations,
+        previous,
+        tuple(result.not_applicable),
+    )
+
+
+def load_previous(project_dir: Path, stack: str, base: str) -> PreviousTraffic:
+    """The traffic at ``base``: a plan document or stack output file, else a git revision."""
+    path = Path(base)
+    if path.suffix == ".json" or path.is_file():
+        return read_previous(path)
+    return previous_from_config(load_config(project_dir, stack, base)[1])
 
 
 __all__ = ["ConfigError", "Plan", "StackConfigError", "load_config", "plan_stack"]

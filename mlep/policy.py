@@ -7,7 +7,7 @@ stack to AnalyzeStack, and collect the diagnostics. What runs is the deployable 
 
 from __future__ import annotations
 
-import json
+import difflib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import jsonschema
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
@@ -49,28 +50,23 @@ class Violation:
         }
 
 
-def policy_config(pack_dir: Path, environment: str) -> dict[str, Any]:
-    """The pack's config for a stack: policies/config/<prod|non-prod>.json."""
-    name = "prod" if environment == "prod" else "non-prod"
-    path = pack_dir / "config" / f"{name}.json"
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
-        raise UsageError(f"{path}: cannot read the policy config ({error})") from None
-    return dict(loaded)
+@dataclass(frozen=True)
+class PackResult:
+    """What the pack found: violations, and the policies that did not apply (with why)."""
+
+    violations: list[Violation]
+    not_applicable: list[tuple[str, str]]
 
 
-def run_pack(
-    pack_dir: Path, resources: list[Registration], config: dict[str, Any]
-) -> list[Violation]:
-    """Analyze every resource and the stack; returns violations sorted for stable output."""
+def run_pack(pack_dir: Path, resources: list[Registration], config: dict[str, Any]) -> PackResult:
+    """Analyze every resource and the stack; violations sorted for stable output."""
     with _serving(pack_dir) as stub:
         info = stub.GetAnalyzerInfo(empty_pb2.Empty())
-        defaults = {p.name: p.enforcementLevel for p in info.policies}
         stub.Configure(
-            analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=_configs(defaults, config))
+            analyzer_pb2.ConfigureAnalyzerRequest(policyConfig=_configs(info.policies, config))
         )
         found: list[Violation] = []
+        skipped: set[tuple[str, str]] = set()
         custom = [r for r in resources if r.custom]
         for resource in custom:
             reply = stub.Analyze(
@@ -83,13 +79,16 @@ def run_pack(
                 )
             )
             found += _violations(reply, resource.urn)
+            skipped |= {(n.policy_name, n.reason) for n in reply.not_applicable}
         reply = stub.AnalyzeStack(
             analyzer_pb2.AnalyzeStackRequest(resources=[_stack_resource(r) for r in custom])
         )
         found += _violations(reply, "")
-    return sorted(
+        skipped |= {(n.policy_name, n.reason) for n in reply.not_applicable}
+    violations = sorted(
         set(found), key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn, v.message)
     )
+    return PackResult(violations, sorted(skipped))
 
 
 @contextmanager
@@ -119,28 +118,66 @@ def _serving(pack_dir: Path) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
         process.wait()
 
 
-def _configs(
-    defaults: dict[str, Any], config: dict[str, Any]
-) -> dict[str, analyzer_pb2.PolicyConfig]:
-    """Resolve `all` and per-policy entries the way the Pulumi CLI does before Configure.
-
-    Every policy gets an explicit level: the wire default (0) would mean advisory.
+def _configs(policies: Any, config: dict[str, Any]) -> dict[str, analyzer_pb2.PolicyConfig]:
+    """Check the config and resolve `all` and per-policy entries the way the Pulumi CLI does
+    before Configure: every policy gets an explicit level (the wire default 0 means advisory),
+    and its properties must match the policy's config schema.
     """
+    names = [p.name for p in policies]
+    for name in config:
+        if name != "all" and name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "see policies/README or docs"
+            raise UsageError(f"policy config names an unknown policy {name!r}; fix: {hint}")
     base = config.get("all")
+    if base is not None and base not in LEVELS:
+        raise UsageError(
+            f"policy config `all`: unknown enforcement level {base!r}; fix: one "
+            f"of {', '.join(LEVELS)}"
+        )
     out: dict[str, analyzer_pb2.PolicyConfig] = {}
-    for name, default in defaults.items():
-        entry = config.get(name, {})
+    for policy in policies:
+        entry = config.get(policy.name, {})
         if isinstance(entry, str):
             entry = {"enforcementLevel": entry}
+        if not isinstance(entry, dict):
+            raise UsageError(
+                f"policy config for {policy.name}: expected a level or an object, got {entry!r}"
+            )
         level = entry.get("enforcementLevel", base)
         if level is not None and level not in LEVELS:
-            raise UsageError(f"policy config for {name}: unknown enforcement level {level!r}")
+            raise UsageError(
+                f"policy config for {policy.name}: unknown enforcement level {level!r}; fix: "
+                f"one of {', '.join(LEVELS)}"
+            )
         properties = {k: v for k, v in entry.items() if k != "enforcementLevel"}
-        out[name] = analyzer_pb2.PolicyConfig(
-            enforcementLevel=LEVELS[level] if level is not None else default,
+        _check_schema(policy, properties)
+        out[policy.name] = analyzer_pb2.PolicyConfig(
+            enforcementLevel=LEVELS[level] if level is not None else policy.enforcementLevel,
             properties=_struct(properties),
         )
     return out
+
+
+def _check_schema(policy: Any, properties: dict[str, Any]) -> None:
+    declared = json_format.MessageToDict(policy.configSchema.properties)
+    schema = {
+        "type": "object",
+        "properties": declared,
+        "required": list(policy.configSchema.required),
+        "additionalProperties": False,
+    }
+    errors = sorted(
+        jsonschema.Draft7Validator(schema).iter_errors(properties), key=lambda e: list(e.path)
+    )
+    if errors:
+        error = errors[0]
+        where = ".".join(str(p) for p in error.path) or "(top level)"
+        known = ", ".join(declared) or "none"
+        raise UsageError(
+            f"policy config for {policy.name}: {where}: {error.message}; fix: this policy "
+            f"takes {known}"
+        )
 
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:

@@ -10,8 +10,8 @@ from rich.text import Text
 
 from mlep.mock_runtime import Registration
 from mlep.plan import Plan
+from mlep.policy_config import PreviousTraffic
 from models.endpoint import EndpointSpec
-from models.stack import StackConfig
 
 
 def print_plan(plan: Plan, console: Console) -> None:
@@ -57,7 +57,7 @@ def print_plan(plan: Plan, console: Console) -> None:
         )
         if component:
             _print_children(component, plan.run.resources, by_urn, console)
-        console.print(_traffic_table(spec, plan.base))
+        console.print(_traffic_table(spec, plan.previous))
     if plan.run.outputs:
         console.print()
         console.print(Text("Stack outputs", style="bold"))
@@ -67,6 +67,8 @@ def print_plan(plan: Plan, console: Console) -> None:
     if plan.violations:
         console.print(_violations_table(plan))
         console.print()
+    for policy, reason in plan.not_applicable:
+        console.print(Text(f"not applicable: {policy}: {reason}", style="dim"), soft_wrap=True)
     count = sum(1 for r in plan.run.resources if r.custom)
     mandatory = len(plan.mandatory_violations)
     advisory = len(plan.violations) - mandatory
@@ -133,8 +135,8 @@ def _short_type(token: str) -> str:
     return token.rsplit(":", 1)[-1]
 
 
-def _traffic_table(spec: EndpointSpec, base: StackConfig | None) -> Table:
-    previous = next((e for e in base.endpoints if e.name == spec.name), None) if base else None
+def _traffic_table(spec: EndpointSpec, base: PreviousTraffic | None) -> Table:
+    previous = base.get(spec.name) if base is not None else None
     table = Table(title=None, box=None, header_style="dim", pad_edge=False)
     table.add_column("deployment")
     if previous is not None:
@@ -144,7 +146,7 @@ def _traffic_table(spec: EndpointSpec, base: StackConfig | None) -> Table:
     for deployment in spec.deployments:
         row = [deployment.name]
         if previous is not None:
-            row.append(f"{previous.traffic.get(deployment.name, 0)}%")
+            row.append(f"{previous['traffic'].get(deployment.name, 0)}%")
         row += [
             f"{spec.traffic.get(deployment.name, 0)}%",
             f"{spec.mirror_traffic[deployment.name]}%"

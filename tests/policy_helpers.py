@@ -28,6 +28,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 from pulumi_policy.deserialize import deserialize_properties
+from pulumi_policy.policy import _NotApplicableError as NotApplicable
 from pulumi_policy.proxy import unknown_checking_proxy
 
 # The pack is its own deployable unit (policies/), not an installed package: tests import it
@@ -177,14 +178,27 @@ def stack_args(
 
 
 def reports(policy: Policy, args: Any) -> list[tuple[str, str | None]]:
-    """Every (message, urn) the policy reports; fails if it returns an awaitable."""
+    """Every (message, urn) the policy reports; fails if it returns an awaitable. A policy that
+    declares itself not applicable (`args.not_applicable`) reports nothing."""
     found: list[tuple[str, str | None]] = []
 
     def report(message: str, urn: str | None = None) -> None:
         found.append((message, urn))
 
-    assert policy.validate(args, report) is None  # type: ignore[attr-defined]
+    try:
+        assert policy.validate(args, report) is None  # type: ignore[attr-defined]
+    except NotApplicable:
+        return found
     return found
+
+
+def not_applicable_reason(policy: Policy, args: Any) -> str | None:
+    """The reason the policy gives for not applying to ``args``, or None when it applied."""
+    try:
+        policy.validate(args, lambda message, urn=None: None)  # type: ignore[attr-defined]
+    except NotApplicable as error:
+        return str(error)
+    return None
 
 
 def violations(policy: Policy, args: Any) -> list[str]:

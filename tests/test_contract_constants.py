@@ -19,9 +19,11 @@ from models import fields
 from tests.conftest import run_namespace
 from tests.policy_helpers import (
     POLICIES_DIR,
+    StackResource,
     endpoint_props,
     policy,
     resource_args,
+    stack_args,
     tokens,
     violations,
 )
@@ -74,9 +76,8 @@ def test_every_pack_type_is_registered_by_the_program() -> None:
 
 @pytest.mark.parametrize("mode", ["aad_token", "aml_token"])
 def test_pack_accepts_the_programs_spelling_of_token_auth(mode: str) -> None:
-    args = resource_args(
-        tokens.ONLINE_ENDPOINT, endpoint_props(auth_mode=online_endpoint.AUTH_MODES[mode])
-    )
+    props = endpoint_props(auth_mode=online_endpoint.AUTH_MODES[mode])
+    args = stack_args([StackResource(tokens.ONLINE_ENDPOINT, "fraud-scoring", props)])
     assert violations(policy("id-01-token-auth"), args) == []
 
 

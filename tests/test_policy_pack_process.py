@@ -17,7 +17,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from mlep.mock_runtime import ProgramRun
 from mlep.plan import plan_stack
-from mlep.policy import Violation, _configs, _serving, _struct, policy_config, run_pack
+from mlep.policy import PackResult, _configs, _serving, _struct, run_pack
+from mlep.policy_config import environment_config as policy_config
 from tests.conftest import ROOT, run_namespace
 from tests.policy_helpers import POLICIES, POLICIES_DIR, endpoint_props, tokens
 from tests.scenarios import scenario
@@ -41,8 +42,14 @@ def urn_of(run: ProgramRun, resource_type: str, name: str) -> str:
     return found
 
 
-def findings(violations: list[Violation]) -> list[tuple[str, str, str]]:
-    return [(v.policy, v.enforcement, v.urn) for v in violations]
+def findings(result: PackResult) -> list[tuple[str, str, str]]:
+    """The mandatory findings, and NET-01's advisory ones (AV-01 is advisory in prod: the max
+    scenario runs one instance of a deployment)."""
+    return [
+        (v.policy, v.enforcement, v.urn)
+        for v in result.violations
+        if v.enforcement == "mandatory" or v.policy == NET01
+    ]
 
 
 def fraud_scoring_urns(run: ProgramRun) -> tuple[str, str]:
@@ -65,7 +72,7 @@ def test_key_auth_is_mandatory_in_prod_unless_waived() -> None:
     assert findings(run_pack(POLICIES_DIR, run.resources, config)) == [
         (ID01, "mandatory", urn) for urn in fraud_scoring_urns(run)
     ]
-    assert run_pack(POLICIES_DIR, run.resources, config | WAIVER) == []
+    assert findings(run_pack(POLICIES_DIR, run.resources, config | WAIVER)) == []
 
 
 def test_public_endpoint_is_mandatory_in_prod() -> None:
@@ -88,10 +95,9 @@ def pack() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     """The pack process, configured for prod."""
     with _serving(POLICIES_DIR) as stub:
         info = stub.GetAnalyzerInfo(empty_pb2.Empty())
-        defaults = {p.name: p.enforcementLevel for p in info.policies}
         stub.Configure(
             analyzer_pb2.ConfigureAnalyzerRequest(
-                policyConfig=_configs(defaults, policy_config(POLICIES_DIR, "prod"))
+                policyConfig=_configs(info.policies, policy_config(POLICIES_DIR, "prod"))
             )
         )
         yield stub
@@ -100,13 +106,38 @@ def pack() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
 def test_analyzer_info_lists_every_policy(pack: analyzer_pb2_grpc.AnalyzerStub) -> None:
     info = pack.GetAnalyzerInfo(empty_pb2.Empty())
     assert info.name == "ml-endpoints"
+    levels = {"mandatory": analyzer_pb2.MANDATORY, "advisory": analyzer_pb2.ADVISORY}
     assert [(p.name, p.enforcementLevel) for p in info.policies] == [
-        (p.name, analyzer_pb2.MANDATORY) for p in POLICIES
+        (p.name, levels[p.enforcement_level.value]) for p in POLICIES
+    ]
+    advisory = [p.name for p in info.policies if p.enforcementLevel == analyzer_pb2.ADVISORY]
+    # The "A" rules of POLICY-RULES.md.
+    assert advisory == [
+        "gov-02-registered-models",
+        "net-03-deployment-egress",
+        "sec-01-secret-expiry",
+        "av-01-enough-instances",
+        "pod-05-labels-namespace-account",
+        "obs-02-diagnostics",
     ]
     stack_policies = [
         p.name for p in info.policies if p.policy_type == analyzer_pb2.POLICY_TYPE_STACK
     ]
-    assert stack_policies == ["trf-05-traffic-waits-for-deployments"]
+    assert stack_policies == [
+        "net-02-workspace-private-link",
+        "net-04-namespace-isolated",
+        "id-01-token-auth",
+        "id-03-separated-roles",
+        "trf-05-traffic-waits-for-deployments",
+        "trf-09-live-deployments-alerted",
+        "av-01-enough-instances",
+        "av-04-hpa-and-pdb",
+        "obs-01-alerts-complete",
+        "obs-02-diagnostics",
+    ]
+    for policy in info.policies:
+        assert policy.remediation_steps, policy.name
+        assert policy.severity, policy.name
 
 
 def analyze(stub: analyzer_pb2_grpc.AnalyzerStub, props: dict[str, Any]) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -64,11 +65,35 @@ def _is_list(value: Any) -> bool:
 
 @dataclass(frozen=True)
 class EndpointTraffic:
-    """An endpoint's traffic as some resource in the stack sets it (unknown weights UNKNOWN)."""
+    """An endpoint's traffic as some resource in the stack sets it (unknown weights UNKNOWN).
+
+    ``route`` is True for a Gateway API HTTPRoute, whose weights are relative (any sum);
+    Azure ML's are percentages that sum to 100. Deployment names are the endpoint's own: a
+    route's backend `<endpoint>-<deployment>` is the deployment `<deployment>`.
+    """
 
     endpoint: str
     traffic: dict[str, Any] | None
     mirror: dict[str, Any] | None
+    route: bool = False
+
+    def shares(self) -> dict[str, float] | None:
+        """Each deployment's live share in percent; None when a weight is unknown or invalid."""
+        weights = self.traffic or {}
+        numbers = {k: as_number(v) for k, v in weights.items()}
+        if any(v is None or v < 0 for v in numbers.values()):
+            return None
+        known = {k: float(v) for k, v in numbers.items() if v is not None}
+        if not self.route:
+            return known
+        total = sum(known.values())
+        return {k: (100 * v / total if total else 0.0) for k, v in known.items()}
+
+    def mirror_shares(self) -> dict[str, float] | None:
+        numbers = {k: as_number(v) for k, v in (self.mirror or {}).items()}
+        if any(v is None for v in numbers.values()):
+            return None
+        return {k: float(v) for k, v in numbers.items() if v is not None}
 
 
 def endpoint_templates(props: Any) -> list[Any]:
@@ -80,9 +105,19 @@ def endpoint_templates(props: Any) -> list[Any]:
     ]
 
 
+def endpoint_definitions(resource_type: str, props: Any) -> list[Any]:
+    """The online endpoint definitions a resource carries: an OnlineEndpoint's own props, or
+    each endpoint its ARM template PUTs (the program's traffic resource)."""
+    if resource_type == tokens.ONLINE_ENDPOINT:
+        return [props]
+    if resource_type == tokens.ARM_DEPLOYMENT:
+        return endpoint_templates(props)
+    return []
+
+
 def traffic_settings(resource_type: str, props: Any) -> Iterator[EndpointTraffic]:
-    """Traffic set by an OnlineEndpoint itself or by an ARM template that PUTs one. An
-    endpoint whose name is unknown during preview is skipped."""
+    """Traffic set by an OnlineEndpoint itself, by an ARM template that PUTs one, or by an
+    HTTPRoute. An endpoint whose name is unknown during preview is skipped."""
     if resource_type == tokens.ONLINE_ENDPOINT:
         name = get(props, "endpointName")
         if isinstance(name, str):
@@ -100,6 +135,63 @@ def traffic_settings(resource_type: str, props: Any) -> Iterator[EndpointTraffic
                     _weights(get(item, "properties", "traffic")),
                     _weights(get(item, "properties", "mirrorTraffic")),
                 )
+    elif resource_type == tokens.HTTP_ROUTE:
+        yield from _route_traffic(props)
+
+
+def route_endpoint(props: Any) -> str | None:
+    """The endpoint a Kubernetes object belongs to: its endpoint label, else its name."""
+    label = labels_of(props).get(tokens.ENDPOINT_LABEL)
+    if isinstance(label, str) and label:
+        return label
+    name = get(props, "metadata", "name")
+    return name if isinstance(name, str) and name else None
+
+
+def _route_traffic(props: Any) -> Iterator[EndpointTraffic]:
+    endpoint = route_endpoint(props)
+    if endpoint is None:
+        return
+    for rule in elements(get(props, "spec", "rules")):
+        backends = elements(get(rule, "backendRefs"))
+        if not backends:
+            continue
+        traffic: dict[str, Any] = {}
+        for backend in backends:
+            name = get(backend, "name")
+            if isinstance(name, str):
+                # Gateway API: an omitted weight is 1.
+                weight = get(backend, "weight")
+                traffic[_deployment(endpoint, name)] = 1.0 if weight is None else weight
+        mirror: dict[str, Any] = {}
+        for filter_ in elements(get(rule, "filters")):
+            if get(filter_, "type") != "RequestMirror":
+                continue
+            name = get(filter_, "requestMirror", "backendRef", "name")
+            if isinstance(name, str):
+                mirror[_deployment(endpoint, name)] = mirror_percent(get(filter_, "requestMirror"))
+        yield EndpointTraffic(endpoint, traffic, mirror, route=True)
+
+
+def _deployment(endpoint: str, backend: str) -> str:
+    return backend.removeprefix(f"{endpoint}-")
+
+
+def mirror_percent(mirror: Any) -> Any:
+    """A RequestMirror's share in percent: `percent`, else `fraction`, else all requests."""
+    percent, fraction = get(mirror, "percent"), get(mirror, "fraction")
+    if percent is not None:
+        return percent
+    if fraction is None:
+        return 100.0
+    numerator, denominator = get(fraction, "numerator"), get(fraction, "denominator")
+    if UNKNOWN in (numerator, denominator):
+        return UNKNOWN
+    top = as_number(numerator)
+    bottom = 100.0 if denominator is None else as_number(denominator)
+    if top is None or not bottom:
+        return None
+    return 100 * top / bottom
 
 
 def _weights(value: Any) -> dict[str, Any] | None:
@@ -114,3 +206,127 @@ def as_weight(value: Any) -> int | None:
     if not float(value).is_integer() or not 0 <= value <= 100:
         return None
     return int(value)
+
+
+def as_number(value: Any) -> float | None:
+    """A number as the wire carries it (every number a float); None for bools, strings and
+    anything else, so `"50"` and `True` never pass for numbers."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def as_int(value: Any) -> int | None:
+    """A whole number (25.0 from the wire counts), else None."""
+    number = as_number(value)
+    return int(number) if number is not None and number.is_integer() else None
+
+
+def text(value: Any) -> str:
+    """A string value, or "" for anything else (absent, unknown, a number)."""
+    return value if isinstance(value, str) else ""
+
+
+_ISO_DURATION = re.compile(
+    r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
+    re.IGNORECASE,
+)
+_GATEWAY_DURATION = re.compile(r"^(?:\d+(?:h|m|s|ms))+$")
+_GATEWAY_PART = re.compile(r"(\d+)(h|ms|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def iso_seconds(value: Any) -> float | None:
+    """An ISO 8601 duration as Azure takes it (`PT5S`, `PT0.5S`, `PT1M30S`) in seconds."""
+    if not isinstance(value, str) or value.upper() in ("P", "PT"):
+        return None
+    match = _ISO_DURATION.match(value.strip())
+    if not match:
+        return None
+    parts = {k: float(v) for k, v in match.groupdict().items() if v is not None}
+    return (
+        parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600 + parts.get("m", 0) * 60
+    ) + parts.get("s", 0)
+
+
+def gateway_seconds(value: Any) -> float | None:
+    """A Gateway API duration (GEP-2257: `5s`, `1m30s`, `500ms`) in seconds."""
+    if not isinstance(value, str) or not _GATEWAY_DURATION.match(value):
+        return None
+    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _GATEWAY_PART.findall(value))
+
+
+# Kubernetes objects: the token is kubernetes:<group/version>:<Kind>.
+
+
+def kind(resource_type: str) -> str | None:
+    """The Kind of a Kubernetes resource token, else None."""
+    if not resource_type.startswith("kubernetes:"):
+        return None
+    return resource_type.rsplit(":", 1)[-1]
+
+
+def labels_of(props: Any) -> dict[str, Any]:
+    return entries(get(props, "metadata", "labels"))
+
+
+def namespace_of(props: Any) -> str:
+    """The object's namespace; an object without one lands in `default`."""
+    value = get(props, "metadata", "namespace")
+    return value if isinstance(value, str) and value else "default"
+
+
+def pod_template(workload_kind: str, props: Any) -> tuple[Any, Any]:
+    """(pod metadata, pod spec) of a workload, or (None, None) for other kinds."""
+    if workload_kind == "Pod":
+        return get(props, "metadata"), get(props, "spec")
+    if workload_kind == "CronJob":
+        template = get(props, "spec", "jobTemplate", "spec", "template")
+    elif workload_kind in tokens.WORKLOAD_KINDS:
+        template = get(props, "spec", "template")
+    else:
+        return None, None
+    return get(template, "metadata"), get(template, "spec")
+
+
+def containers(pod_spec: Any) -> list[Any]:
+    """The serving containers of a pod spec (init containers run to completion; not serving)."""
+    return [c for c in elements(get(pod_spec, "containers")) if isinstance(c, Mapping)]
+
+
+def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
+    """Whether a Kubernetes label selector selects ``labels``. An empty selector selects all;
+    an unknown selector counts as selecting (it is checked once known)."""
+    if selector is UNKNOWN:
+        return True
+    if not isinstance(selector, Mapping):
+        return False
+    for key, value in entries(get(selector, "matchLabels")).items():
+        if value is not UNKNOWN and labels.get(key) != value:
+            return False
+    return all(
+        _expression_matches(expression, labels)
+        for expression in elements(get(selector, "matchExpressions"))
+    )
+
+
+def _expression_matches(expression: Any, labels: Mapping[str, Any]) -> bool:
+    key, operator = get(expression, "key"), get(expression, "operator")
+    values = [v for v in elements(get(expression, "values")) if isinstance(v, str)]
+    present = key in labels
+    return {
+        "Exists": present,
+        "DoesNotExist": not present,
+        "In": present and labels.get(key) in values,
+        "NotIn": not present or labels.get(key) not in values,
+    }.get(text(operator), True)
+
+
+def resource_id_parts(value: Any) -> dict[str, str]:
+    """`/subscriptions/s/resourceGroups/rg/providers/P/workspaces/w/onlineEndpoints/e` as
+    {"subscriptions": "s", ..., "onlineEndpoints": "e"} with lower-cased keys."""
+    if not isinstance(value, str):
+        return {}
+    parts = [p for p in value.split("/") if p]
+    return {parts[i].lower(): parts[i + 1] for i in range(0, len(parts) - 1, 2)}

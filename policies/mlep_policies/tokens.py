@@ -16,6 +16,47 @@ METRIC_ALERT = "azure-native:monitor:MetricAlert"
 SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
 ENDPOINT_ARM_TYPE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 
+# Kubernetes (pulumi-kubernetes tokens are kubernetes:<group/version>:<Kind>).
+K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+K8S_SERVICE = "kubernetes:core/v1:Service"
+K8S_SECRET = "kubernetes:core/v1:Secret"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
+PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
+# Kinds whose pods serve (a pod template under spec.template, or the Pod itself).
+WORKLOAD_KINDS = frozenset(
+    {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
+)
+
+# Labels the program puts on every object of an endpoint (components/kubernetes/labels.py).
+ENDPOINT_LABEL = "ml-endpoints/endpoint"
+DEPLOYMENT_LABEL = "ml-endpoints/deployment"
+
+# Built-in Azure role definition GUIDs the identity rules reason about.
+KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+KEY_VAULT_SECRET_READERS = frozenset(
+    {
+        KEY_VAULT_SECRETS_USER,
+        "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",  # Key Vault Secrets Officer
+        "00482a5a-887f-4fb3-b363-3b7fe8e74483",  # Key Vault Administrator
+    }
+)
+# Built-in roles that can list endpoint keys or grant themselves anything.
+BROAD_ROLES = frozenset(
+    {
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",  # Owner
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",  # Contributor
+        "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",  # User Access Administrator
+        "f6c7c914-8db3-469d-8ca1-694a8f32e121",  # AzureML Data Scientist
+    }
+)
+ENDPOINT_WRITE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/write"
+DEPLOYMENT_WRITE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/deployments/write"
+LIST_KEYS = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints/listKeys/action"
+
 REQUIRED_TAGS = ("owner", "application", "data-sensitivity")
 SENSITIVITY_LEVELS = ("public", "internal", "confidential", "restricted")
 

@@ -1,0 +1,135 @@
+"""The policy pack's config for one stack, the same for `mlep plan` and `pulumi preview`.
+
+Three layers, later ones winning per key:
+1. what the stack's own config implies: each endpoint's rollout schedule (TRF-06/07), the key
+   readers (ID-03) and, when known, the traffic before this change (`previousTraffic`);
+2. the environment's file, `policies/config/prod.json` or `non-prod.json` (levels, waivers);
+3. a file the user passes (`--policy-config`), the same shape `pulumi preview
+   --policy-pack-config` takes, `all` included.
+
+`mlep policy-config` prints the result, so CI can hand `pulumi preview` exactly what
+`mlep plan` checked.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mlep.stackfile import UsageError
+from models.stack import StackConfig
+
+STEPS_POLICY = "trf-06-08-traffic-steps"
+ROLES_POLICY = "id-03-separated-roles"
+
+# endpoint -> {"traffic": {deployment: percent}, "mirror_traffic": {...}}: the shape of the
+# stack output `endpoints`.
+PreviousTraffic = dict[str, dict[str, Any]]
+
+
+def previous_from_config(config: StackConfig) -> PreviousTraffic:
+    """The traffic a stack file declares (a --base revision), per endpoint."""
+    return {
+        spec.name: {"traffic": dict(spec.traffic), "mirror_traffic": dict(spec.mirror_traffic)}
+        for spec in config.endpoints
+    }
+
+
+def read_previous(path: Path) -> PreviousTraffic:
+    """Previous traffic from a plan document (`mlep plan --json`) or from the stack output
+    (`pulumi stack output endpoints --json`)."""
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(
+            f"{path}: cannot read previous traffic ({error}); fix: pass a plan document "
+            "(`mlep plan --json`) or `pulumi stack output endpoints --json`"
+        ) from None
+    if isinstance(loaded, dict) and "outputs" in loaded:
+        loaded = (loaded.get("outputs") or {}).get("endpoints")
+    if not isinstance(loaded, dict) or not all(
+        isinstance(entry, dict) and isinstance(entry.get("traffic"), dict)
+        for entry in loaded.values()
+    ):
+        raise UsageError(
+            f"{path}: no endpoint traffic in it (expected outputs.endpoints.<endpoint>.traffic "
+            "of a plan document, or {<endpoint>: {traffic: ..., mirror_traffic: ...}}); fix: "
+            "pass a file written by `mlep plan --json` or `pulumi stack output endpoints --json`"
+        )
+    return {
+        name: {
+            "traffic": entry["traffic"],
+            "mirror_traffic": entry.get("mirror_traffic") or {},
+        }
+        for name, entry in loaded.items()
+    }
+
+
+def stack_policy_config(
+    pack_dir: Path,
+    config: StackConfig,
+    previous: PreviousTraffic | None = None,
+    extra: Path | None = None,
+) -> dict[str, Any]:
+    """The merged policy config for a stack (see the module docstring)."""
+    derived: dict[str, Any] = {
+        STEPS_POLICY: {
+            "endpoints": {
+                spec.name: {
+                    "maxStepPercent": spec.rollout.max_step_percent,
+                    "steps": list(spec.rollout.steps),
+                }
+                for spec in config.endpoints
+            }
+        }
+    }
+    if previous is not None:
+        derived[STEPS_POLICY]["previousTraffic"] = previous
+    if config.azure is not None and config.azure.roles.key_readers:
+        derived[ROLES_POLICY] = {"keyReaders": [p.id for p in config.azure.roles.key_readers]}
+    merged = derived
+    for layer in (environment_file(pack_dir, config.environment), extra):
+        if layer is not None:
+            merged = _merge(merged, _read(layer))
+    return merged
+
+
+def environment_file(pack_dir: Path, environment: str) -> Path:
+    """policies/config/prod.json for prod, non-prod.json for every other environment."""
+    return pack_dir / "config" / ("prod.json" if environment == "prod" else "non-prod.json")
+
+
+def environment_config(pack_dir: Path, environment: str) -> dict[str, Any]:
+    """The environment's policy config file, read."""
+    return _read(environment_file(pack_dir, environment))
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        loaded = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(
+            f"{path}: cannot read the policy config ({error}); fix: a JSON object of "
+            '{"policy-name": "advisory" | {"enforcementLevel": ..., ...}}'
+        ) from None
+    if not isinstance(loaded, dict):
+        raise UsageError(f"{path}: the policy config must be a JSON object, got {loaded!r}")
+    return loaded
+
+
+def _merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
+    """Per policy: a bare level becomes {"enforcementLevel": level}; keys of ``layer`` win."""
+    out = dict(base)
+    for name, entry in layer.items():
+        if name == "all":
+            out[name] = entry
+            continue
+        before, after = _entry(out.get(name, {})), _entry(entry)
+        # A malformed entry is kept as given: run_pack rejects it with the policy's name.
+        out[name] = {**before, **after} if isinstance(after, dict) else entry
+    return out
+
+
+def _entry(value: Any) -> Any:
+    return {"enforcementLevel": value} if isinstance(value, str) else value

@@ -1,0 +1,384 @@
+"""Identity and secrets (POLICY-RULES.md, ID-01 to ID-03, SEC-01, SEC-02)."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi_policy import (
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    Severity,
+    StackValidationArgs,
+)
+
+from mlep_policies import tokens
+from mlep_policies.define import (
+    ADVISORY,
+    MANDATORY,
+    boolean,
+    resource_policy,
+    settings,
+    stack_policy,
+    string_list,
+)
+from mlep_policies.reading import (
+    UNKNOWN,
+    containers,
+    elements,
+    endpoint_definitions,
+    endpoint_templates,
+    entries,
+    get,
+    kind,
+    pod_template,
+    route_endpoint,
+    text,
+)
+
+ID01_TUNABLES = {
+    "keyAuthWaivers": string_list([], "Endpoints allowed to use key auth (a reviewed waiver)."),
+}
+
+
+def _auth_modes(resources: list[PolicyResource]) -> Iterator[tuple[str, Any, str]]:
+    """(endpoint, auth mode, urn) of every endpoint; "none" for a route nothing guards."""
+    guards: dict[str, list[PolicyResource]] = defaultdict(list)
+    for resource in resources:
+        if resource.resource_type == tokens.SECURITY_POLICY:
+            for target in elements(get(resource.props, "spec", "targetRefs")):
+                if get(target, "kind") == "HTTPRoute":
+                    guards[text(get(target, "name"))].append(resource)
+    for resource in resources:
+        props = resource.props
+        if resource.resource_type == tokens.ONLINE_ENDPOINT:
+            name = text(get(props, "endpointName")) or resource.name
+            yield (name, get(props, "properties", "authMode"), resource.urn)
+        elif resource.resource_type == tokens.ARM_DEPLOYMENT:
+            # The traffic template PUTs the endpoint after creation: its authMode is the live one.
+            for item in endpoint_templates(props):
+                name = text(get(item, "name")).split("/")[-1]
+                yield (name, get(item, "properties", "authMode"), resource.urn)
+        elif resource.resource_type == tokens.HTTP_ROUTE:
+            yield from _route_auth(resource, guards)
+
+
+def _route_auth(
+    route: PolicyResource, guards: dict[str, list[PolicyResource]]
+) -> Iterator[tuple[str, Any, str]]:
+    """A route's auth, from the Envoy Gateway SecurityPolicies that target it."""
+    name = text(get(route.props, "metadata", "name"))
+    endpoint = route_endpoint(route.props) or name
+    policies = guards.get(name, [])
+    if not policies:
+        yield (endpoint, "none", route.urn)
+    for policy in policies:
+        spec = get(policy.props, "spec")
+        if UNKNOWN in (spec, get(spec, "jwt")):
+            mode = UNKNOWN
+        elif get(spec, "jwt") is not None:
+            mode = "AADToken"
+        elif get(spec, "apiKeyAuth") is not None:
+            mode = "Key"
+        else:
+            mode = "basic" if get(spec, "basicAuth") is not None else "none"
+        yield (endpoint, mode, policy.urn)
+
+
+def _token_auth(args: StackValidationArgs, report: ReportViolation) -> None:
+    waivers = settings(args, ID01_TUNABLES)["keyAuthWaivers"]
+    for name, value, urn in _auth_modes(list(args.resources)):
+        if value is UNKNOWN:
+            continue
+        mode = text(value)
+        if mode.replace("_", "").lower() in ("aadtoken", "amltoken"):
+            continue
+        if mode.lower() == "key" and name in waivers:
+            continue
+        report(
+            f"endpoint {name!r} uses auth mode {mode or 'unset'!r}; prod endpoints use AADToken "
+            "or AMLToken (keys never expire) (ID-01). Fix: auth_mode: aad_token, or add the "
+            "endpoint to this policy's keyAuthWaivers.",
+            urn,
+        )
+
+
+token_auth = stack_policy(
+    "id-01-token-auth",
+    description="Prod endpoints use Entra (AADToken) or AMLToken auth, on Kubernetes a JWT "
+    "SecurityPolicy on the route; Key only with a waiver naming the endpoint (ID-01). Prod only.",
+    level=MANDATORY,
+    severity=Severity.HIGH,
+    remediation="Set auth_mode: aad_token, or add the endpoint to keyAuthWaivers in "
+    "policies/config/prod.json after review.",
+    validate=_token_auth,
+    tunables=ID01_TUNABLES,
+)
+
+
+def _keys_in_vault(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    props = args.props
+    if args.resource_type == tokens.K8S_SECRET and (get(props, "data") or get(props, "stringData")):
+        report(
+            f"Secret {get(props, 'metadata', 'name')!r} carries its values in the program "
+            "(ID-02). Fix: keep the value in Key Vault and sync it with a SecretProviderClass "
+            "(ml-endpoints:kubernetes.key_vault).",
+            None,
+        )
+    for endpoint in endpoint_definitions(args.resource_type, props):
+        keys = get(endpoint, "properties", "keys")
+        if keys is not None and keys is not UNKNOWN:
+            report(
+                "the endpoint sets `keys`: endpoint keys never appear as plain values (ID-02). "
+                "Fix: let Azure generate the keys; the program copies them into Key Vault from "
+                "the secret output of listOnlineEndpointKeys.",
+                None,
+            )
+
+
+keys_in_vault = resource_policy(
+    "id-02-keys-in-key-vault",
+    description="Endpoint keys never appear as plain values: no `keys` set on an endpoint and "
+    "no Kubernetes Secret with literal data; keys live in Key Vault (ID-02).",
+    level=MANDATORY,
+    severity=Severity.CRITICAL,
+    remediation="Remove `keys` from the endpoint and literal Secrets from the program; keys are "
+    "copied to Key Vault from secret outputs and synced by the CSI driver on Kubernetes.",
+    validate=_keys_in_vault,
+)
+
+ID03_TUNABLES = {
+    "keyReaders": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Principal object ids allowed to read key secrets (mlep fills it from "
+        "ml-endpoints:azure.roles.key_readers). Absent: any principal, per-secret scope only.",
+    },
+}
+
+
+def _separated_roles(args: StackValidationArgs, report: ReportViolation) -> None:
+    readers = settings(args, ID03_TUNABLES).get("keyReaders")
+    definitions = _check_definitions(list(args.resources), report)
+    held: dict[str, set[str]] = defaultdict(set)
+    for resource in args.resources:
+        if resource.resource_type != tokens.ROLE_ASSIGNMENT:
+            continue
+        principal = get(resource.props, "principalId")
+        role = text(get(resource.props, "roleDefinitionId")).lower()
+        if principal is UNKNOWN or not role:
+            continue
+        _check_assignment(resource, principal, role, readers, report)
+        for definition_id, granted in definitions.items():
+            if granted and role.endswith(definition_id):
+                held[text(principal)] |= granted
+    for principal, granted in sorted(held.items()):
+        if {tokens.ENDPOINT_WRITE, tokens.DEPLOYMENT_WRITE} <= granted:
+            report(
+                f"principal {principal!r} holds roles that change both traffic and deployments "
+                "(ID-03). Fix: make it a traffic operator or a deployment developer, not both.",
+                None,
+            )
+
+
+def _check_definitions(
+    resources: list[PolicyResource], report: ReportViolation
+) -> dict[str, set[str] | None]:
+    """Report custom roles that list keys or mix traffic and deployment changes; returns each
+    definition's id (lower case) with the watched actions it grants."""
+    definitions: dict[str, set[str] | None] = {}
+    for resource in resources:
+        if resource.resource_type != tokens.ROLE_DEFINITION:
+            continue
+        granted = _granted(resource.props)
+        definitions[text(get(resource.props, "roleDefinitionId")).lower()] = granted
+        name = text(get(resource.props, "roleName")) or resource.name
+        if granted and tokens.LIST_KEYS in granted:
+            report(
+                f"role {name!r} can list endpoint keys; only key readers read keys, from Key "
+                "Vault (ID-03). Fix: remove listKeys (and wildcards that cover it).",
+                resource.urn,
+            )
+        if granted and {tokens.ENDPOINT_WRITE, tokens.DEPLOYMENT_WRITE} <= granted:
+            report(
+                f"role {name!r} can change both traffic (onlineEndpoints/write) and deployments "
+                "(deployments/write); traffic operators and deployment developers get separate "
+                "roles (ID-03). Fix: split the role.",
+                resource.urn,
+            )
+    definitions.pop("", None)
+    return definitions
+
+
+def _check_assignment(
+    resource: PolicyResource,
+    principal: Any,
+    role: str,
+    readers: list[str] | None,
+    report: ReportViolation,
+) -> None:
+    role_guid = role.rstrip("/").split("/")[-1]
+    if role_guid in tokens.BROAD_ROLES:
+        report(
+            f"principal {principal!r} gets a broad built-in role ({role_guid}) that can read "
+            "endpoint keys and change anything (ID-03). Fix: assign the narrow traffic "
+            "operator, deployment developer or key reader role.",
+            resource.urn,
+        )
+    if role_guid not in tokens.KEY_VAULT_SECRET_READERS:
+        return
+    scope = get(resource.props, "scope")
+    if scope is not UNKNOWN and "/secrets/" not in text(scope).lower():
+        report(
+            f"principal {principal!r} can read every secret of a vault or more (scope "
+            f"{scope!r}) (ID-03). Fix: scope Key Vault Secrets User to each key secret.",
+            resource.urn,
+        )
+    if readers is not None and principal not in readers:
+        report(
+            f"principal {principal!r} gets read access to a key secret but is not a "
+            "configured key reader (ID-03). Fix: add it to ml-endpoints:azure.roles.key_readers, "
+            "or remove the assignment.",
+            resource.urn,
+        )
+
+
+def _granted(props: Any) -> set[str] | None:
+    """Which of the actions ID-03 watches a role definition grants (Azure `*` wildcards, minus
+    notActions); None when its permissions are unknown during preview."""
+    watched = (tokens.ENDPOINT_WRITE, tokens.DEPLOYMENT_WRITE, tokens.LIST_KEYS)
+    granted: set[str] = set()
+    for permission in elements(get(props, "permissions")):
+        actions, denied = get(permission, "actions"), get(permission, "notActions")
+        if UNKNOWN in (actions, denied, permission):
+            return None
+        for action in watched:
+            if _covers(elements(actions), action) and not _covers(elements(denied), action):
+                granted.add(action)
+    return granted
+
+
+def _covers(patterns: list[Any], action: str) -> bool:
+    return any(fnmatch.fnmatchcase(action.lower(), text(p).lower()) for p in patterns)
+
+
+separated_roles = stack_policy(
+    "id-03-separated-roles",
+    description="Only key readers read key secrets (scoped to each secret); traffic operators "
+    "and deployment developers get separate, narrow roles; no broad built-in roles (ID-03).",
+    level=MANDATORY,
+    severity=Severity.HIGH,
+    remediation="List principals under ml-endpoints:azure.roles (traffic_operators, "
+    "deployment_developers, key_readers); the program assigns narrow roles at the narrowest "
+    "scope.",
+    validate=_separated_roles,
+    tunables=ID03_TUNABLES,
+)
+
+SEC01_TUNABLES = {
+    "requireContentType": boolean(True, "Key Vault secrets set contentType."),
+    "requireExpiry": boolean(True, "Key Vault secrets set an expiry (attributes.expires)."),
+}
+
+
+def _secret_hygiene(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != tokens.KEY_VAULT_SECRET:
+        return
+    config = settings(args, SEC01_TUNABLES)
+    name = get(args.props, "secretName")
+    content_type = get(args.props, "properties", "contentType")
+    if config["requireContentType"] and content_type is not UNKNOWN and not text(content_type):
+        report(
+            f"Key Vault secret {name!r} has no contentType (SEC-01). Fix: set "
+            "properties.contentType (e.g. text/plain).",
+            None,
+        )
+    expires = get(args.props, "properties", "attributes", "expires")
+    if config["requireExpiry"] and expires is None:
+        report(
+            f"Key Vault secret {name!r} never expires (SEC-01). Fix: set "
+            "properties.attributes.expires.",
+            None,
+        )
+
+
+secret_hygiene = resource_policy(
+    "sec-01-secret-expiry",
+    description="Key Vault secrets have a contentType and an expiry (SEC-01).",
+    level=ADVISORY,
+    severity=Severity.LOW,
+    remediation="Set properties.contentType and properties.attributes.expires on the secret.",
+    validate=_secret_hygiene,
+    tunables=SEC01_TUNABLES,
+)
+
+SECRET_NAME = re.compile(
+    r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
+    r"ACCOUNT_?KEY|PRIMARY_?KEY|SECONDARY_?KEY|CONNECTION_?STRING|CREDENTIALS?|SAS|KEY)$",
+    re.IGNORECASE,
+)
+SECRET_VALUE = re.compile(
+    r"AccountKey=|SharedAccessSignature=|SharedAccessKey=|[?&]sig=|-----BEGIN [A-Z ]*PRIVATE KEY|"
+    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}|"
+    r"\bxox[abprs]-|(password|pwd)=[^;&\s]+",
+    re.IGNORECASE,
+)
+SEC02_TUNABLES = {
+    "allowedNames": string_list([], "Variable names that look secret but are not."),
+}
+
+
+def _no_secret_env(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    allowed = {n.upper() for n in settings(args, SEC02_TUNABLES)["allowedNames"]}
+    found: list[tuple[str, str]] = []  # (variable, why)
+    if args.resource_type == tokens.ONLINE_DEPLOYMENT:
+        for key, value in entries(get(args.props, "properties", "environmentVariables")).items():
+            found += _judge(str(key), value)
+    elif (workload := kind(args.resource_type)) in tokens.WORKLOAD_KINDS:
+        for container in containers(pod_template(workload or "", args.props)[1]):
+            for variable in elements(get(container, "env")):
+                name = text(get(variable, "name"))
+                if get(variable, "valueFrom", "secretKeyRef") is not None:
+                    found.append((name, "reads a Secret into the environment"))
+                else:
+                    found += _judge(name, get(variable, "value"))
+            for source in elements(get(container, "envFrom")):
+                if get(source, "secretRef") is not None:
+                    found.append(("envFrom", "loads a whole Secret into the environment"))
+    for name, why in found:
+        if name.upper() in allowed:
+            continue
+        report(
+            f"environment variable {name!r} {why} (SEC-02). Fix: keep secrets in Key Vault and "
+            "mount them as files (CSI driver), or read them with the workload's identity.",
+            None,
+        )
+
+
+def _judge(name: str, value: Any) -> list[tuple[str, str]]:
+    if not isinstance(value, str) or not value:
+        return []
+    if SECRET_VALUE.search(value):
+        return [(name, "holds a value that looks like a credential")]
+    if SECRET_NAME.search(name):
+        return [(name, "is named like a secret and set to a literal value")]
+    return []
+
+
+no_secret_env = resource_policy(
+    "sec-02-no-secret-env",
+    description="No secret-looking values in environment variables of Azure deployments or "
+    "Kubernetes containers, and no Secrets read into the environment (SEC-02).",
+    level=MANDATORY,
+    severity=Severity.CRITICAL,
+    remediation="Remove the value from environment_variables; store it in Key Vault and read "
+    "it at runtime with the deployment's identity (or a CSI-mounted file on Kubernetes).",
+    validate=_no_secret_env,
+    tunables=SEC02_TUNABLES,
+)
+
+POLICIES = [token_auth, keys_in_vault, separated_roles, secret_hygiene, no_secret_env]
