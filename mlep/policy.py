@@ -173,11 +173,12 @@ def _check_schema(policy: Any, properties: dict[str, Any]) -> None:
     if errors:
         error = errors[0]
         where = ".".join(str(p) for p in error.path) or "(top level)"
-        known = ", ".join(declared) or "none"
-        raise UsageError(
-            f"policy config for {policy.name}: {where}: {error.message}; fix: this policy "
-            f"takes {known}"
-        )
+        fix = f"this policy takes {', '.join(sorted(declared)) or 'no settings'}"
+        unexpected = sorted(set(properties) - set(declared))
+        if error.validator == "additionalProperties" and unexpected:
+            close = difflib.get_close_matches(unexpected[0], list(declared), n=1)
+            fix = f"did you mean {close[0]!r}? " + fix if close else fix
+        raise UsageError(f"policy config for {policy.name}: {where}: {error.message}; fix: {fix}")
 
 
 def _struct(value: dict[str, Any]) -> struct_pb2.Struct:

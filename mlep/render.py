@@ -115,16 +115,20 @@ def _print_children(
 
 
 def _violations_table(plan: Plan) -> Table:
+    """One row per violation: level, policy and resource on the left (never broken), the
+    finding and its fix on the right (wrapped to the terminal)."""
     table = Table(title="Policy violations", title_justify="left", header_style="dim", box=None)
-    for column in ("level", "policy", "resource", "finding", "fix"):
-        table.add_column(column, overflow="fold")
+    table.add_column("policy / resource", no_wrap=True)
+    table.add_column("finding / fix", overflow="fold", ratio=1)
     for violation in plan.violations:
         finding, _, fix = violation.message.partition(" Fix: ")
         resource = violation.urn.rsplit("::", 1)[-1] if violation.urn else "(stack)"
         style = "red" if violation.enforcement == "mandatory" else "yellow"
         table.add_row(
-            Text(violation.enforcement, style=style), violation.policy, resource, finding, fix
+            Text.assemble((violation.enforcement, style), "\n", violation.policy, "\n", resource),
+            Text.assemble(finding, ("\nfix: ", "bold"), fix) if fix else Text(finding),
         )
+        table.add_row()
     return table
 
 

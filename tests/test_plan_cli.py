@@ -108,6 +108,10 @@ STACKS = {
 # In git: committed at HEAD, then changed in the working tree.
 GIT_STACKS = {
     "bluegreen": (stack_yaml(blue_green(90, 10)), stack_yaml(blue_green(75, 25))),
+    # green jumps from 0 to 60 in one change: TRF-06 (step) and TRF-07 (canary).
+    "jump": (stack_yaml(blue_green(100, 0)), stack_yaml(blue_green(40, 60))),
+    # back to the previously dominant blue, 40 points in one change: a rollback (TRF-08).
+    "rollback": (stack_yaml(blue_green(60, 40)), stack_yaml(blue_green(100, 0))),
     # Invalid at HEAD; the working tree fixes it and moves it down two lines.
     "fixed": (
         stack_yaml(blue_green(80, 10)),
@@ -142,9 +146,27 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
+# The traffic before the change as `pulumi stack output endpoints --json` prints it.
+STACK_OUTPUT = {
+    "fraud-scoring": {"name": "fraud-scoring", "traffic": {"blue": 100}, "mirror_traffic": {}}
+}
+POLICY_CONFIGS = {
+    "typo.json": {"trf-06-traffic-steps": {"maxStepPercent": 50}},
+    "badtype.json": {"trf-06-08-traffic-steps": {"maxStepPercent": "50"}},
+    "badkey.json": {"trf-06-08-traffic-steps": {"maxStep": 50}},
+    "badlevel.json": {"all": "warn"},
+    "advisory.json": {"all": "advisory"},
+    "bigsteps.json": {"trf-06-08-traffic-steps": {"maxCanaryPercent": 60}},
+}
+
+
 @pytest.fixture(scope="module")
 def git_project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = copy_project(tmp_path_factory.mktemp("git-project"))
+    (directory / "stack-output.json").write_text(json.dumps(STACK_OUTPUT))
+    (directory / "not-a-plan.json").write_text(json.dumps({"resources": []}))
+    for name, config in POLICY_CONFIGS.items():
+        (directory / name).write_text(json.dumps(config))
     for name, (committed, _) in GIT_STACKS.items():
         (directory / f"Pulumi.{name}.yaml").write_text(committed)
     git(directory, "init", "-q")
@@ -179,6 +201,34 @@ def cases(project: Path, git_project: Path, out: Path) -> dict[str, tuple[list[s
         "base": (["plan", "--stack", "bluegreen", "--base", "HEAD"], git_project),
         "base_bad_ref": (["plan", "--stack", "bluegreen", "--base", "no-such-ref"], git_project),
         "base_invalid": (["plan", "--stack", "fixed", "--base", "HEAD"], git_project),
+        "no_base": (["plan", "--stack", "jump"], git_project),
+        "jump": (["plan", "--stack", "jump", "--base", "HEAD"], git_project),
+        "jump_json": (["plan", "--stack", "jump", "--base", "HEAD", "--json"], git_project),
+        "rollback": (["plan", "--stack", "rollback", "--base", "HEAD"], git_project),
+        "jump_from_output": (
+            ["plan", "--stack", "jump", "--base", "stack-output.json"],
+            git_project,
+        ),
+        "base_not_a_plan": (
+            ["plan", "--stack", "jump", "--base", "not-a-plan.json"],
+            git_project,
+        ),
+        "jump_all_advisory": (
+            ["plan", "--stack", "jump", "--base", "HEAD", "--policy-config", "advisory.json"],
+            git_project,
+        ),
+        "jump_bigger_canary": (
+            ["plan", "--stack", "jump", "--base", "HEAD", "--policy-config", "bigsteps.json"],
+            git_project,
+        ),
+        **{
+            f"config_{name.removesuffix('.json')}": (
+                ["plan", "--stack", "jump", "--policy-config", name],
+                git_project,
+            )
+            for name in ("typo.json", "badtype.json", "badkey.json", "badlevel.json")
+        },
+        "policy_config": (["policy-config", "--stack", "jump", "--base", "HEAD"], git_project),
     }
 
 
@@ -500,3 +550,112 @@ def test_base_config_error_shows_lines_of_that_revision(runs: dict[str, Result])
     committed, _ = GIT_STACKS["fixed"]
     line = line_of(committed, "traffic:")
     assert f"(Pulumi.fixed.yaml at HEAD:{line})" in runs["base_invalid"].stderr
+
+
+# --- the policy pack: previous traffic, step rules, policy config ---------------------------
+
+STEPS = "trf-06-08-traffic-steps"
+
+
+def test_without_a_base_the_step_rules_do_not_apply(runs: dict[str, Result]) -> None:
+    result = runs["no_base"]
+    assert result.code == 0, result.output
+    assert f"not applicable: {STEPS}: no previous traffic given" in result.stdout
+
+
+def test_a_step_too_large_exits_1_naming_rule_resource_and_fix(runs: dict[str, Result]) -> None:
+    result = runs["jump"]
+    assert result.code == 1, result.output
+    assert row("deployment", "live before", "live", "mirror").search(result.stdout)
+    assert row("green", "0%", "60%", "-").search(result.stdout)
+    assert "policy: 2 mandatory, 0 advisory violation(s)" in result.stdout
+    table = result.stdout[result.stdout.index("Policy violations") :]
+    for needle in (STEPS, "fraud-scoring-traffic", "(TRF-06)", "(TRF-07)", "at most 25%"):
+        assert needle in table, needle
+
+
+def test_the_plan_document_lists_the_step_violations(runs: dict[str, Result]) -> None:
+    result = runs["jump_json"]
+    assert result.code == 1, result.stderr
+    violations = json.loads(result.stdout)["policy"]["violations"]
+    assert [(v["policy"], v["enforcement"], v["urn"].rsplit("::", 1)[-1]) for v in violations] == [
+        (STEPS, "mandatory", "fraud-scoring-traffic")
+    ] * 2
+    assert sorted(re.findall(r"\((TRF-0\d)\)", " ".join(v["message"] for v in violations))) == [
+        "TRF-06",
+        "TRF-07",
+    ]
+
+
+def test_moving_back_to_the_dominant_deployment_is_a_rollback(runs: dict[str, Result]) -> None:
+    result = runs["rollback"]
+    assert result.code == 0, result.output
+    assert row("blue", "60%", "100%", "-").search(result.stdout)
+    assert "policy: no violations" in result.stdout
+
+
+def test_base_can_be_the_stack_output(runs: dict[str, Result]) -> None:
+    result = runs["jump_from_output"]
+    assert result.code == 1, result.output
+    assert row("blue", "100%", "40%", "-").search(result.stdout)
+    assert "(TRF-06)" in result.stdout
+
+
+def test_base_file_without_traffic_exits_2(runs: dict[str, Result]) -> None:
+    result = runs["base_not_a_plan"]
+    assert result.code == 2, result.output
+    assert "not-a-plan.json: no endpoint traffic in it" in result.stderr
+    assert "pulumi stack output endpoints --json" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_policy_config_all_sets_every_level(runs: dict[str, Result]) -> None:
+    result = runs["jump_all_advisory"]
+    assert result.code == 0, result.output
+    assert "policy: 0 mandatory, 2 advisory violation(s)" in result.stdout
+
+
+def test_policy_config_tunes_a_rule(runs: dict[str, Result]) -> None:
+    """maxCanaryPercent 60 lets green start at 60 (TRF-07); the step is still too large."""
+    result = runs["jump_bigger_canary"]
+    assert result.code == 1, result.output
+    assert "(TRF-06)" in result.stdout
+    assert "(TRF-07)" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("case", "needles"),
+    [
+        ("config_typo", ["unknown policy 'trf-06-traffic-steps'", f"did you mean '{STEPS}'"]),
+        ("config_badtype", [STEPS, "maxStepPercent", "'50' is not of type 'integer'"]),
+        (
+            "config_badkey",
+            [STEPS, "'maxStep' was unexpected", "did you mean 'maxStepPercent'?"],
+        ),
+        ("config_badlevel", ["`all`", "'warn'", "advisory, mandatory, disabled"]),
+    ],
+)
+def test_bad_policy_config_exits_2_naming_policy_field_and_fix(
+    runs: dict[str, Result], case: str, needles: list[str]
+) -> None:
+    result = runs[case]
+    assert result.code == 2, result.output
+    for needle in needles:
+        assert needle in result.stderr, (needle, result.stderr)
+    assert "fix:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_policy_config_prints_what_plan_checks(runs: dict[str, Result]) -> None:
+    """The file `pulumi preview --policy-pack-config` takes: levels of the environment,
+    the rollout schedule and the traffic at the base."""
+    result = runs["policy_config"]
+    assert result.code == 0, result.stderr
+    config = json.loads(result.stdout)
+    assert config[STEPS] == {
+        "endpoints": {"fraud-scoring": {"maxStepPercent": 25, "steps": [5, 25, 60, 100]}},
+        "previousTraffic": {
+            "fraud-scoring": {"traffic": {"blue": 100, "green": 0}, "mirror_traffic": {}}
+        },
+    }
+    assert config["id-01-token-auth"] == {"enforcementLevel": "disabled"}

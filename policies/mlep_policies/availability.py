@@ -284,7 +284,11 @@ def _check_azure_probe(name: str, probe: Any, report: ReportViolation) -> None:
             continue
         count = as_int(value)
         if count is None or count < 1:
-            report(f"{name}.{field} is {value!r}; it must be an integer >= 1 (AV-03).", None)
+            report(
+                f"{name}.{field} is {value!r}; it must be an integer >= 1 (AV-03). Fix: set "
+                "the probe's threshold to 1 or more.",
+                None,
+            )
         elif field == "successThreshold" and name == "livenessProbe" and count != 1:
             report(
                 f"livenessProbe.successThreshold is {count}; it must be 1 (AV-03). Fix: "
@@ -310,7 +314,11 @@ def _check_pod_probe(container: Any, name: str, report: ReportViolation) -> None
             continue
         count = as_int(value)
         if count is None or count < low:
-            report(f"{where}.{field} is {value!r}; it must be an integer >= {low} (AV-03).", None)
+            report(
+                f"{where}.{field} is {value!r}; it must be an integer >= {low} (AV-03). Fix: "
+                f"set it to {low} or more.",
+                None,
+            )
         elif field == "successThreshold" and name != "readinessProbe" and count != 1:
             report(
                 f"{where}.successThreshold is {count}; Kubernetes requires 1 for liveness and "
