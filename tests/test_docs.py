@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from scripts.config_reference import README, render, updated_readme
+from scripts.policy_reference import DOC
+from scripts.policy_reference import render as render_policies
 
 
 def test_readme_config_reference_is_current() -> None:
@@ -20,3 +22,7 @@ def test_reference_documents_secure_defaults() -> None:
     reference = render()
     assert "| `auth_mode` | `key` \\| `aml_token` \\| `aad_token` | `aad_token` |" in reference
     assert "| `public_network_access` | `enabled` \\| `disabled` | `disabled` |" in reference
+
+
+def test_policy_reference_is_current() -> None:
+    assert DOC.read_text() == render_policies(), "run: python -m scripts.policy_reference --write"
