@@ -13,9 +13,11 @@ from typing import get_args
 
 import pytest
 
-from components.azure import online_endpoint
+from components.azure import online_endpoint, roles
+from components.kubernetes import labels
 from mlep.mock_runtime import ProgramRun
 from models import fields
+from models.endpoint import RolloutPolicy
 from tests.conftest import run_namespace
 from tests.policy_helpers import (
     POLICIES_DIR,
@@ -27,7 +29,7 @@ from tests.policy_helpers import (
     tokens,
     violations,
 )
-from tests.scenarios import SCENARIOS, scenario
+from tests.scenarios import SCENARIOS, kubernetes_scenario, scenario
 
 PACK_TYPES = {
     tokens.ONLINE_ENDPOINT,
@@ -107,3 +109,53 @@ def imported_modules(path: Path) -> set[str]:
 def test_pack_imports_only_pulumi_policy_and_the_standard_library(path: Path) -> None:
     allowed = {"pulumi_policy", "mlep_policies"} | set(sys.stdlib_module_names)
     assert imported_modules(path) - allowed == set()
+
+
+# Kubernetes: the tokens and labels the pack reasons about are the ones the program uses.
+PACK_KUBERNETES_TYPES = {
+    tokens.K8S_DEPLOYMENT,
+    tokens.K8S_SERVICE,
+    tokens.HPA,
+    tokens.PDB,
+    tokens.NETWORK_POLICY,
+    tokens.HTTP_ROUTE,
+    tokens.SECURITY_POLICY,
+    tokens.PROMETHEUS_RULE,
+}
+
+
+@functools.cache
+def kubernetes_run(name: str) -> ProgramRun:
+    return run_namespace(kubernetes_scenario(name))
+
+
+def test_pack_kubernetes_types_are_registered_by_the_program() -> None:
+    registered = {r.type for r in kubernetes_run("max").resources if r.custom}
+    assert registered >= PACK_KUBERNETES_TYPES
+
+
+def test_kubernetes_labels_match_the_program() -> None:
+    assert tokens.ENDPOINT_LABEL == labels.ENDPOINT_LABEL
+    assert tokens.DEPLOYMENT_LABEL == labels.DEPLOYMENT_LABEL
+
+
+def test_key_vault_secrets_user_matches_the_program() -> None:
+    assert tokens.KEY_VAULT_SECRETS_USER == roles.KEY_VAULT_SECRETS_USER
+
+
+def test_role_actions_the_pack_watches_are_the_programs() -> None:
+    assert tokens.ENDPOINT_WRITE in roles.TRAFFIC_OPERATOR.actions
+    assert tokens.DEPLOYMENT_WRITE in roles.DEPLOYMENT_DEVELOPER.actions
+    assert tokens.ENDPOINT_WRITE not in roles.DEPLOYMENT_DEVELOPER.actions
+
+
+def test_step_rule_defaults_match_the_rollout_defaults() -> None:
+    schema = policy("trf-06-08-traffic-steps").config_schema
+    assert schema is not None
+    steps = schema.properties["maxStepPercent"]["default"]
+    assert steps == RolloutPolicy().max_step_percent
+
+
+def test_workload_kinds_cover_what_the_program_deploys() -> None:
+    kinds = {r.type.rsplit(":", 1)[-1] for r in kubernetes_run("max").resources if r.custom}
+    assert "Deployment" in kinds & tokens.WORKLOAD_KINDS
