@@ -60,10 +60,20 @@ def fraud_scoring_urns(run: ProgramRun) -> tuple[str, str]:
     )
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("stack", ["dev", "prod", "staging"])
 def test_golden_stack_has_no_mandatory_violation(stack: str) -> None:
     plan = plan_stack(ROOT, stack)
     assert plan.mandatory_violations == []
+
+
+def test_staging_stack_has_no_finding_even_under_prod_levels() -> None:
+    """The Kubernetes example passes every rule, advisory ones included, except AV-01 (it
+    runs two replicas; prod wants three)."""
+    plan = plan_stack(ROOT, "staging")
+    run = plan.run
+    prod = policy_config(POLICIES_DIR, "prod")
+    found = run_pack(POLICIES_DIR, run.resources, prod).violations
+    assert {v.policy for v in found} == {"av-01-enough-instances"}
 
 
 def test_key_auth_is_mandatory_in_prod_unless_waived() -> None:
