@@ -321,7 +321,13 @@ def previous_shares(entry: Any) -> Previous:
 
 
 def _steps(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    settings_ = list(traffic_settings(args.resource_type, args.props))
+    # An OnlineEndpoint created without traffic (the program's) sets none: only the
+    # resource that sets traffic is compared with the previous traffic.
+    settings_ = [
+        s
+        for s in traffic_settings(args.resource_type, args.props)
+        if s.traffic is not None or s.mirror is not None
+    ]
     if not settings_:
         return
     config = settings(args, STEP_TUNABLES)
