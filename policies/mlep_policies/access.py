@@ -73,19 +73,26 @@ def _workspace_private_link(args: StackValidationArgs, report: ReportViolation) 
         if resource.resource_type != tokens.PRIVATE_ENDPOINT:
             continue
         linked = set()
-        for connection in elements(get(resource.props, "privateLinkServiceConnections")):
-            groups = [text(g).lower() for g in elements(get(connection, "groupIds"))]
+        connections = get(resource.props, "privateLinkServiceConnections")
+        if connections is UNKNOWN:
+            linked.add("*")  # unknown during preview: may link any workspace
+        for connection in elements(connections):
+            groups = get(connection, "groupIds")
             target = get(connection, "privateLinkServiceId")
-            if "amlworkspace" in groups:
-                # An id unknown during preview may be any workspace.
-                linked.add("*" if target is UNKNOWN else _workspace(target))
+            if UNKNOWN in (connection, groups) or (
+                "amlworkspace" in [text(g).lower() for g in elements(groups)]
+            ):
+                linked.add("*" if UNKNOWN in (connection, groups, target) else _workspace(target))
         name = get(resource.props, "privateEndpointName")
         private_endpoints[name if isinstance(name, str) else resource.name] = linked
     zoned = {
         get(r.props, "privateEndpointName")
         for r in args.resources
         if r.resource_type == tokens.PRIVATE_DNS_ZONE_GROUP
-        and elements(get(r.props, "privateDnsZoneConfigs"))
+        and (
+            get(r.props, "privateDnsZoneConfigs") is UNKNOWN
+            or elements(get(r.props, "privateDnsZoneConfigs"))
+        )
     }
     for workspace, resource in sorted(workspaces.items()):
         links = [pe for pe, linked in private_endpoints.items() if {workspace, "*"} & linked]
@@ -231,15 +238,28 @@ def _policy_types(policy: PolicyResource) -> list[str]:
 
 
 def _denies_ingress(policy: PolicyResource) -> bool:
-    ingress = get(policy.props, "spec", "ingress")
-    return "Ingress" in _policy_types(policy) and not elements(ingress) and ingress is not UNKNOWN
+    """A default deny: Ingress with no rules. Unknown during preview counts as one."""
+    spec = get(policy.props, "spec")
+    ingress = get(spec, "ingress")
+    if UNKNOWN in (spec, ingress, get(spec, "policyTypes")):
+        return True
+    return "Ingress" in _policy_types(policy) and not elements(ingress)
 
 
 def _admits_gateway(policy: PolicyResource, config: dict[str, Any]) -> bool:
-    for rule in elements(get(policy.props, "spec", "ingress")):
-        for peer in elements(get(rule, "from")):
-            pod_selector = entries(get(peer, "podSelector", "matchLabels"))
-            if set(pod_selector) & set(config["gatewayLabelKeys"]):
+    """An ingress peer that selects the Gateway's pods (unknown during preview counts)."""
+    rules = get(policy.props, "spec", "ingress")
+    if rules is UNKNOWN:
+        return True
+    for rule in elements(rules):
+        peers = get(rule, "from")
+        if peers is UNKNOWN:
+            return True
+        for peer in elements(peers):
+            pod_selector = get(peer, "podSelector", "matchLabels")
+            if UNKNOWN in (peer, pod_selector):
+                return True
+            if set(entries(pod_selector)) & set(config["gatewayLabelKeys"]):
                 return True
     return False
 
@@ -266,9 +286,9 @@ def _open_peers(policy: PolicyResource, config: dict[str, Any]) -> list[str]:
             namespaces = entries(get(peer, "namespaceSelector", "matchLabels"))
             if set(pods) & set(config["gatewayLabelKeys"]):
                 continue
-            if get(peer, "podSelector") is None and set(namespaces) & set(
-                config["allowedNamespaceLabels"]
-            ):
+            # An absent or empty podSelector selects every pod of the selected namespaces.
+            every_pod = not pods and not elements(get(peer, "podSelector", "matchExpressions"))
+            if every_pod and set(namespaces) & set(config["allowedNamespaceLabels"]):
                 continue
             found.append(f"a peer selecting {sorted({*pods, *namespaces}) or 'everything'}")
     return found

@@ -35,6 +35,7 @@ from mlep_policies.reading import (
     entries,
     get,
     kind,
+    namespace_of,
     pod_template,
     route_endpoint,
     text,
@@ -47,12 +48,20 @@ ID01_TUNABLES = {
 
 def _auth_modes(resources: list[PolicyResource]) -> Iterator[tuple[str, Any, str]]:
     """(endpoint, auth mode, urn) of every endpoint; "none" for a route nothing guards."""
-    guards: dict[str, list[PolicyResource]] = defaultdict(list)
+    # (namespace, route name) -> the SecurityPolicies targeting it; a policy's targetRefs
+    # reach its own namespace only. One whose targets are unknown during preview may guard any.
+    guards: dict[tuple[str, str], list[PolicyResource]] = defaultdict(list)
     for resource in resources:
-        if resource.resource_type == tokens.SECURITY_POLICY:
-            for target in elements(get(resource.props, "spec", "targetRefs")):
-                if get(target, "kind") == "HTTPRoute":
-                    guards[text(get(target, "name"))].append(resource)
+        if resource.resource_type != tokens.SECURITY_POLICY:
+            continue
+        targets = get(resource.props, "spec", "targetRefs")
+        namespace = namespace_of(resource.props)
+        for target in elements(targets) if targets is not UNKNOWN else [UNKNOWN]:
+            name = get(target, "name")
+            if UNKNOWN in (target, name):
+                guards[(namespace, "*")].append(resource)
+            elif get(target, "kind") == "HTTPRoute":
+                guards[(namespace, text(name))].append(resource)
     for resource in resources:
         props = resource.props
         if resource.resource_type == tokens.ONLINE_ENDPOINT:
@@ -68,17 +77,20 @@ def _auth_modes(resources: list[PolicyResource]) -> Iterator[tuple[str, Any, str
 
 
 def _route_auth(
-    route: PolicyResource, guards: dict[str, list[PolicyResource]]
+    route: PolicyResource, guards: dict[tuple[str, str], list[PolicyResource]]
 ) -> Iterator[tuple[str, Any, str]]:
     """A route's auth, from the Envoy Gateway SecurityPolicies that target it."""
     name = text(get(route.props, "metadata", "name"))
+    namespace = namespace_of(route.props)
     endpoint = route_endpoint(route.props) or name
-    policies = guards.get(name, [])
+    policies = guards.get((namespace, name), [])
+    if not policies and guards.get((namespace, "*")):
+        return  # a policy with targets unknown during preview may guard it
     if not policies:
         yield (endpoint, "none", route.urn)
     for policy in policies:
         spec = get(policy.props, "spec")
-        if UNKNOWN in (spec, get(spec, "jwt")):
+        if UNKNOWN in (spec, get(spec, "jwt"), get(spec, "apiKeyAuth")):
             mode = UNKNOWN
         elif get(spec, "jwt") is not None:
             mode = "AADToken"
@@ -162,7 +174,8 @@ ID03_TUNABLES = {
 
 
 def _separated_roles(args: StackValidationArgs, report: ReportViolation) -> None:
-    readers = settings(args, ID03_TUNABLES).get("keyReaders")
+    configured = settings(args, ID03_TUNABLES).get("keyReaders")
+    readers = None if configured is None else [text(r).lower() for r in configured]
     definitions = _check_definitions(list(args.resources), report)
     held: dict[str, set[str]] = defaultdict(set)
     for resource in args.resources:
@@ -238,7 +251,7 @@ def _check_assignment(
             f"{scope!r}) (ID-03). Fix: scope Key Vault Secrets User to each key secret.",
             resource.urn,
         )
-    if readers is not None and principal not in readers:
+    if readers is not None and text(principal).lower() not in readers:
         report(
             f"principal {principal!r} gets read access to a key secret but is not a "
             "configured key reader (ID-03). Fix: add it to ml-endpoints:azure.roles.key_readers, "
@@ -316,9 +329,12 @@ secret_hygiene = resource_policy(
     tunables=SEC01_TUNABLES,
 )
 
+# A name ending in PASSWORD, SECRET or TOKEN (PGPASSWORD, HF_TOKEN), or in a _KEY-like word
+# (API_KEY, but not MONKEY).
 SECRET_NAME = re.compile(
-    r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|"
-    r"ACCOUNT_?KEY|PRIMARY_?KEY|SECONDARY_?KEY|CONNECTION_?STRING|CREDENTIALS?|SAS|KEY)$",
+    r"(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIALS?)$|"
+    r"(^|_)(API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|ACCOUNT_?KEY|PRIMARY_?KEY|SECONDARY_?KEY|"
+    r"CONNECTION_?STRING|SAS|KEY)$",
     re.IGNORECASE,
 )
 SECRET_VALUE = re.compile(
@@ -339,15 +355,15 @@ def _no_secret_env(args: ResourceValidationArgs, report: ReportViolation) -> Non
         for key, value in entries(get(args.props, "properties", "environmentVariables")).items():
             found += _judge(str(key), value)
     elif (workload := kind(args.resource_type)) in tokens.WORKLOAD_KINDS:
-        for container in containers(pod_template(workload or "", args.props)[1]):
+        for container in containers(pod_template(workload or "", args.props)[1], init=True):
             for variable in elements(get(container, "env")):
                 name = text(get(variable, "name"))
-                if get(variable, "valueFrom", "secretKeyRef") is not None:
+                if get(variable, "valueFrom", "secretKeyRef") not in (None, UNKNOWN):
                     found.append((name, "reads a Secret into the environment"))
                 else:
                     found += _judge(name, get(variable, "value"))
             for source in elements(get(container, "envFrom")):
-                if get(source, "secretRef") is not None:
+                if get(source, "secretRef") not in (None, UNKNOWN):
                     found.append(("envFrom", "loads a whole Secret into the environment"))
     for name, why in found:
         if name.upper() in allowed:

@@ -290,9 +290,11 @@ def pod_template(workload_kind: str, props: Any) -> tuple[Any, Any]:
     return get(template, "metadata"), get(template, "spec")
 
 
-def containers(pod_spec: Any) -> list[Any]:
-    """The serving containers of a pod spec (init containers run to completion; not serving)."""
-    return [c for c in elements(get(pod_spec, "containers")) if isinstance(c, Mapping)]
+def containers(pod_spec: Any, *, init: bool = False) -> list[Any]:
+    """The serving containers of a pod spec (init containers run to completion, so they serve
+    nothing; ``init`` adds them, for rules about what any container may hold)."""
+    fields = ("containers", "initContainers") if init else ("containers",)
+    return [c for field in fields for c in elements(get(pod_spec, field)) if isinstance(c, Mapping)]
 
 
 def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
@@ -303,7 +305,7 @@ def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
     if not isinstance(selector, Mapping):
         return False
     for key, value in entries(get(selector, "matchLabels")).items():
-        if value is not UNKNOWN and labels.get(key) != value:
+        if UNKNOWN not in (value, labels.get(key)) and labels.get(key) != value:
             return False
     return all(
         _expression_matches(expression, labels)
@@ -313,6 +315,8 @@ def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
 
 def _expression_matches(expression: Any, labels: Mapping[str, Any]) -> bool:
     key, operator = get(expression, "key"), get(expression, "operator")
+    if UNKNOWN in (expression, key, operator, labels.get(key)):
+        return True  # decided once known
     values = [v for v in elements(get(expression, "values")) if isinstance(v, str)]
     present = key in labels
     return {

@@ -90,7 +90,7 @@ def registered_model(model: str) -> bool:
     """An `azureml:` asset (name:version, or a registry path) or a model's resource id."""
     lowered = model.lower()
     if lowered.startswith("azureml:"):
-        return True
+        return bool(lowered.removeprefix("azureml:").strip(":/"))
     return lowered.startswith("/subscriptions/") and "/models/" in lowered
 
 
