@@ -12,6 +12,7 @@ The golden props copy what the program declares for the prod stack (`mlep plan -
 
 from __future__ import annotations
 
+import copy
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -197,13 +198,39 @@ def not_applicable_reason(policy: Policy, args: Any) -> str | None:
     try:
         policy.validate(args, lambda message, urn=None: None)  # type: ignore[attr-defined]
     except NotApplicable as error:
-        return str(error)
+        return error.reason or ""
     return None
 
 
 def violations(policy: Policy, args: Any) -> list[str]:
     """The messages the policy reports for ``args``."""
     return [message for message, _ in reports(policy, args)]
+
+
+ABSENT: Any = object()
+
+
+def changed(props: dict[str, Any], *path: str | int, to: Any = ABSENT) -> dict[str, Any]:
+    """A copy of ``props`` with the value at ``path`` set to ``to`` (removed when not given)."""
+    new = copy.deepcopy(props)
+    node: Any = new
+    for key in path[:-1]:
+        node = node[key]
+    if to is ABSENT:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = to
+    return new
+
+
+def assert_violations(name: str, args: Any, count: int, rule: str = "") -> list[str]:
+    """Exactly ``count`` violations, each naming ``rule`` and saying how to fix it."""
+    found = violations(policy(name), args)
+    assert len(found) == count, found
+    for message in found:
+        assert f"({rule})" in message, message
+        assert "Fix:" in message, message
+    return found
 
 
 # Golden props, in wire form (numbers as floats), as the program declares them in prod.

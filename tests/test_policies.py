@@ -9,7 +9,6 @@ engine delivers them: every number a float, unknowns as the SDK's sentinels behi
 from __future__ import annotations
 
 import ast
-import copy
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,9 +23,12 @@ from pulumi_policy.proxy import (
 )
 
 from tests.policy_helpers import (
+    ABSENT,
     POLICIES,
     POLICIES_DIR,
     StackResource,
+    assert_violations,
+    changed,
     deployment_props,
     endpoint_props,
     golden_stack,
@@ -56,20 +58,6 @@ ENDPOINT, DEPLOYMENT, TRAFFIC = (
 )
 # Where the traffic resource's ARM template keeps the endpoint it PUTs.
 TEMPLATE = ("properties", "template", "resources", 0)
-ABSENT = object()
-
-
-def changed(props: dict[str, Any], *path: str | int, to: Any = ABSENT) -> dict[str, Any]:
-    """A copy of ``props`` with the value at ``path`` set to ``to`` (removed when not given)."""
-    new = copy.deepcopy(props)
-    node: Any = new
-    for key in path[:-1]:
-        node = node[key]
-    if to is ABSENT:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = to
-    return new
 
 
 def endpoint(props: dict[str, Any] | None = None, **kwargs: Any) -> Any:
@@ -87,16 +75,6 @@ def deployment(props: dict[str, Any] | None = None, **kwargs: Any) -> Any:
     return resource_args(
         DEPLOYMENT, props if props is not None else deployment_props(), name="blue", **kwargs
     )
-
-
-def assert_violations(name: str, args: Any, count: int, rule: str = "") -> list[str]:
-    """Exactly ``count`` violations, each naming ``rule`` and saying how to fix it."""
-    found = violations(policy(name), args)
-    assert len(found) == count, found
-    for message in found:
-        assert f"({rule})" in message, message
-        assert "Fix:" in message, message
-    return found
 
 
 def test_pack_has_one_policy_per_rule_group() -> None:

@@ -23,7 +23,10 @@ from pulumi_policy.proxy import (
 from mlep.mock_runtime import Registration
 from tests.conftest import run_namespace
 from tests.policy_helpers import (
+    ABSENT,
     StackResource,
+    assert_violations,
+    changed,
     policy,
     resource_args,
     stack_args,
@@ -44,7 +47,6 @@ ID03 = "id-03-separated-roles"
 SEC01 = "sec-01-secret-expiry"
 SEC02 = "sec-02-no-secret-env"
 
-ABSENT = object()
 SUB = "00000000-0000-0000-0000-000000000000"
 RG = f"/subscriptions/{SUB}/resourceGroups/rg-ml-prod"
 WORKSPACE_ID = f"{RG}/providers/Microsoft.MachineLearningServices/workspaces/mlw-prod"
@@ -112,34 +114,11 @@ def golden(target: str, name: str, scenario_name: str = "max") -> tuple[str, dic
     return resource.type, resource.inputs
 
 
-def changed(props: dict[str, Any], *path: str | int, to: Any = ABSENT) -> dict[str, Any]:
-    """A copy of ``props`` with the value at ``path`` set to ``to`` (removed when not given)."""
-    new = copy.deepcopy(props)
-    node: Any = new
-    for key in path[:-1]:
-        node = node[key]
-    if to is ABSENT:
-        del node[path[-1]]
-    else:
-        node[path[-1]] = to
-    return new
-
-
 def edit(resources: list[Any], name: str, *path: str | int, to: Any = ABSENT) -> list[Any]:
     """``resources`` with one value of resource ``name`` changed (removed when ``to`` is absent)."""
     resource = named(resources, name)
     resource.inputs = changed(resource.inputs, *path, to=to)
     return resources
-
-
-def assert_violations(name: str, args: Any, count: int, rule: str = "") -> list[str]:
-    """Exactly ``count`` violations, each naming ``rule`` and saying how to fix it."""
-    found = violations(policy(name), args)
-    assert len(found) == count, found
-    for message in found:
-        assert f"({rule})" in message, message
-        assert "Fix:" in message, message
-    return found
 
 
 def check(

@@ -29,6 +29,8 @@ from mlep_policies.reading import (
 ANY = "*"
 ENDPOINT_SIGNALS = ("latency", "success", "client_errors", "server_errors")
 DEPLOYMENT_SIGNALS = ("cpu", "memory")
+# What an alert whose metric, query or expression is unknown during preview may watch.
+EVERY_SIGNAL = frozenset(ENDPOINT_SIGNALS + DEPLOYMENT_SIGNALS)
 
 METRIC_SIGNALS = {
     "requestlatency": "latency",
@@ -101,8 +103,13 @@ def covered(alerts: list[Alert], endpoint: str, deployment: str | None = None) -
 
 def _metric_alerts(resource: PolicyResource) -> Iterator[Alert]:
     props = resource.props
-    signals = set()
+    if get(props, "enabled") is False:
+        return
+    signals: set[str] = set()
     for criterion in elements(get(props, "criteria", "allOf")):
+        if UNKNOWN in (criterion, get(criterion, "metricName")):
+            signals |= EVERY_SIGNAL
+            continue
         signal = METRIC_SIGNALS.get(text(get(criterion, "metricName")).lower())
         if signal:
             signals.add(signal)
@@ -133,10 +140,15 @@ def _metric_alerts(resource: PolicyResource) -> Iterator[Alert]:
 
 def _log_alerts(resource: PolicyResource) -> Iterator[Alert]:
     props = resource.props
+    if get(props, "enabled") is False:
+        return
     groups = get(props, "actions", "actionGroups")
     routed = groups is UNKNOWN or bool(elements(groups))
     for criterion in elements(get(props, "criteria", "allOf")):
         query = get(criterion, "query")
+        if query is UNKNOWN:
+            yield Alert(resource.urn, resource.name, ANY, None, EVERY_SIGNAL, routed)
+            continue
         if not isinstance(query, str):
             continue
         signals = frozenset(signal for signal, pattern in KQL_SIGNALS if pattern.search(query))
@@ -157,9 +169,13 @@ def _prometheus_alerts(resource: PolicyResource) -> Iterator[Alert]:
     for group in elements(get(resource.props, "spec", "groups")):
         for rule in elements(get(group, "rules")):
             expr = get(rule, "expr")
-            if not get(rule, "alert") or not isinstance(expr, str):
+            if not get(rule, "alert") or not (isinstance(expr, str) or expr is UNKNOWN):
                 continue
             rule_labels = entries(get(rule, "labels"))
+            severity = rule_labels.get("severity")
+            if expr is UNKNOWN:
+                yield Alert(resource.urn, text(get(rule, "alert")), ANY, None, EVERY_SIGNAL, True)
+                continue
             endpoint = PROMQL_ENDPOINT.search(expr)
             deployment = PROMQL_DEPLOYMENT.search(expr)
             yield Alert(
@@ -171,7 +187,7 @@ def _prometheus_alerts(resource: PolicyResource) -> Iterator[Alert]:
                 deployment.group(1) if deployment else None,
                 frozenset(s for s, pattern in PROMQL_SIGNALS if pattern.search(expr)),
                 # Alertmanager routes on labels: an alert without severity reaches no receiver.
-                bool(text(rule_labels.get("severity"))),
+                severity is UNKNOWN or get(rule, "labels") is UNKNOWN or bool(text(severity)),
             )
 
 

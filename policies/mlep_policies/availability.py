@@ -36,6 +36,7 @@ from mlep_policies.reading import (
     namespace_of,
     pod_template,
     resource_id_parts,
+    same,
     selector_matches,
     text,
     traffic_settings,
@@ -62,9 +63,13 @@ def _enough_instances(args: StackValidationArgs, report: ReportViolation) -> Non
     resources = list(args.resources)
     live = _live(resources)
     for (endpoint, deployment), count, urn in _instance_floors(resources):
-        if (endpoint, deployment) in live and count is not None and count < minimum:
+        if count is UNKNOWN or (endpoint, deployment) not in live:
+            continue
+        whole = as_int(count)
+        if whole is None or whole < minimum:
             report(
-                f"deployment {endpoint}/{deployment} takes live traffic on {count} instance(s); "
+                f"deployment {endpoint}/{deployment} takes live traffic on "
+                f"{count if whole is None else whole} instance(s); "
                 f"prod runs at least {minimum} so one can fail or update (AV-01). Fix: "
                 f"instance_count: {minimum} (or autoscale.min_instances: {minimum}).",
                 urn,
@@ -73,31 +78,34 @@ def _enough_instances(args: StackValidationArgs, report: ReportViolation) -> Non
 
 def _instance_floors(
     resources: list[PolicyResource],
-) -> list[tuple[tuple[str, str], int | None, str]]:
-    """((endpoint, deployment), the fewest instances it can run, URN) of each deployment."""
-    autoscale_min: dict[tuple[str, str], int | None] = {}
-    hpa_min: dict[tuple[str, str], int | None] = {}
+) -> list[tuple[tuple[str, str], Any, str]]:
+    """((endpoint, deployment), the fewest instances it can run as given (UNKNOWN during
+    preview; possibly not a whole number), URN) of each deployment."""
+    autoscale_min: dict[tuple[str, str], Any] = {}
+    hpa_min: dict[tuple[str, str], Any] = {}
     for resource in resources:
         props = resource.props
         if resource.resource_type == tokens.AUTOSCALE_SETTING:
             parts = resource_id_parts(get(props, "targetResourceUri"))
             key = (parts.get("onlineendpoints", ""), parts.get("deployments", ""))
-            minima = [
-                _number(get(p, "capacity", "minimum")) for p in elements(get(props, "profiles"))
-            ]
-            known = [int(m) for m in minima if m is not None]
-            autoscale_min[key] = min(known) if known else None
+            minima = [get(p, "capacity", "minimum") for p in elements(get(props, "profiles"))]
+            if UNKNOWN in minima or get(props, "profiles") is UNKNOWN:
+                autoscale_min[key] = UNKNOWN
+            else:
+                numbers = [_number(m) for m in minima]
+                known = [int(m) for m in numbers if m is not None]
+                autoscale_min[key] = min(known) if known else (minima[0] if minima else None)
         elif resource.resource_type == tokens.HPA:
             target = text(get(props, "spec", "scaleTargetRef", "name"))
             minimum = get(props, "spec", "minReplicas")
-            hpa_min[(namespace_of(props), target)] = 1 if minimum is None else as_int(minimum)
+            hpa_min[(namespace_of(props), target)] = 1 if minimum is None else minimum
     floors = []
     for resource in resources:
         props = resource.props
         if resource.resource_type == tokens.ONLINE_DEPLOYMENT:
             key = (text(get(props, "endpointName")), text(get(props, "deploymentName")))
             capacity = get(props, "sku", "capacity")
-            count = autoscale_min.get(key, 1 if capacity is None else as_int(capacity))
+            count = autoscale_min.get(key, 1 if capacity is None else capacity)
         elif resource.resource_type == tokens.K8S_DEPLOYMENT:
             labels = labels_of(props)
             key = (
@@ -106,7 +114,7 @@ def _instance_floors(
             )
             replicas = get(props, "spec", "replicas")
             hpa_key = (namespace_of(props), text(get(props, "metadata", "name")))
-            count = hpa_min.get(hpa_key, 1 if replicas is None else as_int(replicas))
+            count = hpa_min.get(hpa_key, 1 if replicas is None else replicas)
         else:
             continue
         if all(key):
@@ -115,10 +123,11 @@ def _instance_floors(
 
 
 def _number(value: Any) -> float | None:
-    """Autoscale capacities are strings ("3"); accept numbers too."""
+    """An autoscale capacity: a whole number, as a string ("3", as ARM takes it) or a number."""
     if isinstance(value, str) and value.strip().isdigit():
         return float(value)
-    return as_number(value)
+    whole = as_int(value)
+    return None if whole is None else float(whole)
 
 
 enough_instances = stack_policy(
@@ -349,13 +358,27 @@ def _disruption_ready(args: StackValidationArgs, report: ReportViolation) -> Non
             continue
         props = resource.props
         name, namespace = text(get(props, "metadata", "name")), namespace_of(props)
-        mine = [
-            h
+        target = [
+            (
+                _namespace(h.props),
+                get(h.props, "spec", "scaleTargetRef", "kind"),
+                get(h.props, "spec", "scaleTargetRef", "name"),
+                h,
+            )
             for h in hpas
-            if namespace_of(h.props) == namespace
-            and text(get(h.props, "spec", "scaleTargetRef", "kind")) == "Deployment"
-            and text(get(h.props, "spec", "scaleTargetRef", "name")) == name
         ]
+        mine = [h for ns, k, n, h in target if (ns, k, n) == (namespace, "Deployment", name)]
+        # An HPA whose target is unknown during preview may be this Deployment's.
+        maybe = [
+            h
+            for ns, k, n, h in target
+            if UNKNOWN in (ns, k, n)
+            and same(ns, namespace)
+            and same(k, "Deployment")
+            and same(n, name)
+        ]
+        if not mine and maybe:
+            mine = maybe[:1]
         if len(mine) != 1:
             report(
                 f"Deployment {name!r} has {len(mine)} HorizontalPodAutoscalers; it needs "
@@ -365,12 +388,15 @@ def _disruption_ready(args: StackValidationArgs, report: ReportViolation) -> Non
         replicas = _most_replicas(props, mine)
         if replicas is None or replicas < 2:
             continue
-        pod_labels = entries(get(pod_template("Deployment", props)[0], "labels"))
+        labels = get(pod_template("Deployment", props)[0], "labels")
         budgets = [
             p
             for p in pdbs
-            if namespace_of(p.props) == namespace
-            and selector_matches(get(p.props, "spec", "selector"), pod_labels)
+            if same(_namespace(p.props), namespace)
+            and (
+                labels is UNKNOWN
+                or selector_matches(get(p.props, "spec", "selector"), entries(labels))
+            )
         ]
         if not budgets:
             report(
@@ -386,6 +412,12 @@ def _disruption_ready(args: StackValidationArgs, report: ReportViolation) -> Non
                     "maxUnavailable: 1.",
                     budget.urn,
                 )
+
+
+def _namespace(props: Any) -> Any:
+    """The object's namespace, UNKNOWN when unknown during preview."""
+    value = get(props, "metadata", "namespace")
+    return UNKNOWN if value is UNKNOWN else namespace_of(props)
 
 
 def _most_replicas(props: Any, hpas: list[PolicyResource]) -> int | None:

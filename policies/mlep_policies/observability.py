@@ -136,10 +136,17 @@ def _diagnostics(args: StackValidationArgs, report: ReportViolation) -> None:
 
 
 def _missing(props: Any, categories: list[str]) -> list[str]:
-    if get(props, "workspaceId") is None:
+    """The categories a diagnostic setting does not send to a workspace (none when what it
+    sends is unknown during preview)."""
+    workspace, logs = get(props, "workspaceId"), get(props, "logs")
+    if UNKNOWN in (workspace, logs):
+        return []
+    if not text(workspace):
         return list(categories)
     enabled = set()
-    for log in elements(get(props, "logs")):
+    for log in elements(logs):
+        if UNKNOWN in (log, get(log, "category"), get(log, "enabled")):
+            return []
         if get(log, "enabled") is False:
             continue
         group = text(get(log, "categoryGroup")).lower()
@@ -167,7 +174,9 @@ OBS03_TUNABLES = {
         ["summary", "runbook_url"], "Annotations every alert carries."
     ),
 }
-_STRINGS = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'")
+_STRINGS = re.compile(r"\"(?:\\.|[^\"\\])*\"|'(?:\\.|[^'\\])*'|`[^`]*`")
+_COMMENTS = re.compile(r"#[^\n]*")
+_ZERO_DURATION = re.compile(r"^(?:0+(?:ms|s|m|h|d|w|y))+$|^0*$")
 _BRACES = re.compile(r"\{[^{}]*\}")
 _RANGES = re.compile(r"\[[^\[\]]*\]")
 _COMPARISON = re.compile(r"==|!=|>=|<=|>|<")
@@ -179,7 +188,8 @@ def has_comparison(expr: str) -> bool:
     and range selectors do not count; `absent()` alerts need none."""
     if _ABSENT.search(expr):
         return True
-    stripped = _RANGES.sub("", _BRACES.sub("", _STRINGS.sub('""', expr)))
+    stripped = _COMMENTS.sub("", _STRINGS.sub('""', expr))
+    stripped = _RANGES.sub("", _BRACES.sub("", stripped))
     return bool(_COMPARISON.search(stripped))
 
 
@@ -197,20 +207,21 @@ def _rule_hygiene(args: ResourceValidationArgs, report: ReportViolation) -> None
             if isinstance(expr, str) and not has_comparison(expr):
                 problems.append("its expression has no comparison, so it fires on any value")
             duration = get(rule, "for")
-            if duration is not UNKNOWN and text(duration).strip() in ("", "0", "0s", "0m"):
+            if duration is not UNKNOWN and _ZERO_DURATION.match(text(duration).strip()):
                 problems.append("it has no `for:`, so one scrape fires it")
-            labels = entries(get(rule, "labels"))
-            annotations = entries(get(rule, "annotations"))
-            problems += [
-                f"it has no {key!r} label"
-                for key in config["requiredLabels"]
-                if labels.get(key) is not UNKNOWN and not text(labels.get(key))
-            ]
-            problems += [
-                f"it has no {key!r} annotation"
-                for key in config["requiredAnnotations"]
-                if annotations.get(key) is not UNKNOWN and not text(annotations.get(key))
-            ]
+            for kind, keys in (
+                ("label", config["requiredLabels"]),
+                ("annotation", config["requiredAnnotations"]),
+            ):
+                given = get(rule, f"{kind}s")
+                if given is UNKNOWN:
+                    continue
+                values = entries(given)
+                problems += [
+                    f"it has no {key!r} {kind}"
+                    for key in keys
+                    if values.get(key) is not UNKNOWN and not text(values.get(key))
+                ]
             for problem in problems:
                 report(
                     f"alert {name!r}: {problem} (OBS-03). Fix: give every alert a comparison, "

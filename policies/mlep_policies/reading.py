@@ -27,6 +27,8 @@ def get(props: Any, *path: str | int) -> Any:
     """props[path[0]][path[1]]...: None when absent, UNKNOWN when unknown during preview."""
     node = props
     for key in path:
+        if node is UNKNOWN:
+            return UNKNOWN  # below an unknown value everything is unknown
         if isinstance(node, Mapping):
             if key not in _keys(node):
                 return None
@@ -164,13 +166,21 @@ def _route_traffic(props: Any) -> Iterator[EndpointTraffic]:
                 weight = get(backend, "weight")
                 traffic[_deployment(endpoint, name)] = 1.0 if weight is None else weight
         mirror: dict[str, Any] = {}
-        for filter_ in elements(get(rule, "filters")):
+        for filter_ in route_filters(rule):
             if get(filter_, "type") != "RequestMirror":
                 continue
             name = get(filter_, "requestMirror", "backendRef", "name")
             if isinstance(name, str):
                 mirror[_deployment(endpoint, name)] = mirror_percent(get(filter_, "requestMirror"))
         yield EndpointTraffic(endpoint, traffic, mirror, route=True)
+
+
+def route_filters(rule: Any) -> list[Any]:
+    """A route rule's filters and those of each of its backendRefs."""
+    filters = elements(get(rule, "filters"))
+    return filters + [
+        f for b in elements(get(rule, "backendRefs")) for f in elements(get(b, "filters"))
+    ]
 
 
 def _deployment(endpoint: str, backend: str) -> str:
@@ -232,7 +242,8 @@ _ISO_DURATION = re.compile(
     r"(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$",
     re.IGNORECASE,
 )
-_GATEWAY_DURATION = re.compile(r"^(?:\d+(?:h|m|s|ms))+$")
+# GEP-2257: one to four parts of at most five digits each.
+_GATEWAY_DURATION = re.compile(r"^(?:\d{1,5}(?:h|ms|m|s)){1,4}$")
 _GATEWAY_PART = re.compile(r"(\d+)(h|ms|m|s)")
 _UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
@@ -269,6 +280,11 @@ def kind(resource_type: str) -> str | None:
 
 def labels_of(props: Any) -> dict[str, Any]:
     return entries(get(props, "metadata", "labels"))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equal, or possibly equal: a value unknown during preview may be anything."""
+    return a is UNKNOWN or b is UNKNOWN or a == b
 
 
 def namespace_of(props: Any) -> str:

@@ -29,6 +29,7 @@ from mlep_policies.reading import (
     get,
     mirror_percent,
     namespace_of,
+    route_filters,
     text,
     traffic_settings,
 )
@@ -90,8 +91,10 @@ def _mirror(args: ResourceValidationArgs, report: ReportViolation) -> None:
                 )
             live = (setting.traffic or {}).get(key, 0)
             if weight and live is not UNKNOWN and (as_number(live) or 0) > 0:
+                share = (setting.shares() or {}).get(key, live)
                 report(
-                    f"endpoint {setting.endpoint!r}: {key!r} gets {live}% live and {weight}% "
+                    f"endpoint {setting.endpoint!r}: {key!r} gets {_pct(share)}% live and "
+                    f"{weight}% "
                     "mirror traffic (TRF-03). Fix: mirror only a deployment with 0 live traffic.",
                     None,
                 )
@@ -159,33 +162,43 @@ def _route_waits_for_services(
 ) -> None:
     namespace = namespace_of(route.props)
     services = {
-        text(get(r.props, "metadata", "name")): r.urn
+        f"{namespace_of(r.props)}/{text(get(r.props, 'metadata', 'name'))}": r.urn
         for r in resources
-        if r.resource_type == tokens.K8S_SERVICE and namespace_of(r.props) == namespace
+        if r.resource_type == tokens.K8S_SERVICE
     }
     waits_for = {d.urn for d in route.dependencies}
     named: set[str] = set()
     for rule in elements(get(route.props, "spec", "rules")):
         for backend in elements(get(rule, "backendRefs")):
             if text(get(backend, "kind")) in ("", "Service"):
-                named.add(text(get(backend, "name")))
-        for filter_ in elements(get(rule, "filters")):
+                named.add(_service_ref(backend, namespace))
+        for filter_ in route_filters(rule):
             if get(filter_, "type") == "RequestMirror":
-                named.add(text(get(filter_, "requestMirror", "backendRef", "name")))
+                ref = get(filter_, "requestMirror", "backendRef")
+                named.add(_service_ref(ref, namespace))
     route_name = get(route.props, "metadata", "name")
-    for name in sorted(n for n in named if n):
-        if name not in services:
+    for ref in sorted(n for n in named if n):
+        name = ref.removeprefix(f"{namespace}/")
+        if ref not in services:
             report(
                 f"route {route_name!r} sends traffic to Service {name!r}, which is not in this "
                 "stack (TRF-05). Fix: declare the deployment or remove it from traffic.",
                 route.urn,
             )
-        elif services[name] not in waits_for:
+        elif services[ref] not in waits_for:
             report(
                 f"route {route_name!r} does not wait for Service {name!r} (TRF-05). Fix: make "
                 "the route depend on it.",
                 route.urn,
             )
+
+
+def _service_ref(backend: Any, namespace: str) -> str:
+    """namespace/name of a Service backendRef ("" when its name is unknown or absent)."""
+    name, other = get(backend, "name"), get(backend, "namespace")
+    if not isinstance(name, str) or not name or other is UNKNOWN:
+        return ""
+    return f"{other if isinstance(other, str) and other else namespace}/{name}"
 
 
 traffic_waits_for_deployments = stack_policy(
@@ -498,9 +511,7 @@ def _route_weights(args: ResourceValidationArgs, report: ReportViolation) -> Non
                 "(TRF-10). Fix: give at least one backend a positive weight.",
                 None,
             )
-        filters = list(elements(get(rule, "filters")))
-        filters += [f for b in backends for f in elements(get(b, "filters"))]
-        for filter_ in filters:
+        for filter_ in route_filters(rule):
             if get(filter_, "type") != "RequestMirror":
                 continue
             mirror = get(filter_, "requestMirror")

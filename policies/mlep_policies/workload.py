@@ -7,6 +7,7 @@ kubelet reads them: a container's securityContext overrides its pod's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -113,7 +114,7 @@ resources = resource_policy(
 def pinned_image(image: str) -> bool:
     """An image with a digest, or an explicit tag other than `latest`."""
     if "@" in image:
-        return image.rsplit("@", 1)[-1].startswith("sha256:")
+        return re.fullmatch(r"sha256:[0-9a-f]{64}", image.rsplit("@", 1)[-1]) is not None
     last = image.rsplit("/", 1)[-1]  # a registry host may carry a port: host:5000/name
     if ":" not in last:
         return False
@@ -166,11 +167,23 @@ def _hardening_gaps(container: Any, pod: Any) -> Iterator[str]:
     if read_only is not UNKNOWN and read_only is not True:
         yield "readOnlyRootFilesystem is not true"
     drop = get(container, "securityContext", "capabilities", "drop")
-    if drop is not UNKNOWN and "ALL" not in [text(c).upper() for c in elements(drop)]:
+    dropped = elements(drop)
+    if drop is not UNKNOWN and UNKNOWN not in dropped and "ALL" not in map(_upper, dropped):
         yield "capabilities do not drop ALL"
+    added = [
+        text(c).upper() for c in elements(get(container, "securityContext", "capabilities", "add"))
+    ]
+    # The restricted standard lets a container add back only NET_BIND_SERVICE.
+    extra = sorted(set(added) - {"NET_BIND_SERVICE", ""})
+    if extra:
+        yield f"capabilities add {', '.join(extra)}"
     seccomp = _effective(container, pod, "seccompProfile", "type")
     if seccomp is not UNKNOWN and seccomp not in ("RuntimeDefault", "Localhost"):
         yield f"seccompProfile is {seccomp or 'unset'} (needs RuntimeDefault)"
+
+
+def _upper(value: Any) -> str:
+    return text(value).upper()
 
 
 def _hardened(container: Any, pod: Any, report: ReportViolation) -> None:
