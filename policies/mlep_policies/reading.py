@@ -211,11 +211,8 @@ def _weights(value: Any) -> dict[str, Any] | None:
 def as_weight(value: Any) -> int | None:
     """A whole number 0-100, else None. The wire carries every number as a float, so 25.0 is a
     weight but 25.5, True and "25" are not."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    if not float(value).is_integer() or not 0 <= value <= 100:
-        return None
-    return int(value)
+    whole = as_int(value)
+    return whole if whole is not None and 0 <= whole <= 100 else None
 
 
 def as_number(value: Any) -> float | None:
