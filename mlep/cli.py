@@ -9,18 +9,25 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
 
 from rich.console import Console
 
+from mlep.apply import pulumi_up, require_cli
+from mlep.guardrails import Decision
+from mlep.guardrails_run import check, metrics_source, print_decision
 from mlep.manifests import write_manifests
 from mlep.mock_runtime import ProgramError
 from mlep.plan import Plan, StackConfigError, load_config, load_previous, plan_stack
 from mlep.policy_config import stack_policy_config
 from mlep.render import print_plan
+from mlep.review import review_stack, to_markdown
+from mlep.rollout import Change, find_endpoint, rollback_change, rollout_change
 from mlep.stackfile import UsageError
 from models.errors import ConfigError
+from models.stack import StackConfig
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -50,6 +57,55 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument("--out", type=Path, help="write the rendered artefacts to this directory")
     _policy_arguments(plan)
 
+    review = commands.add_parser(
+        "review", help="the traffic review of a change, for a pull-request comment"
+    )
+    review.add_argument("--stack", required=True, help="stack name: reads Pulumi.NAME.yaml")
+    review.add_argument(
+        "--base", required=True, metavar="GITREF", help="the revision to compare with"
+    )
+    review.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    review.add_argument(
+        "--policy-config",
+        type=Path,
+        metavar="FILE",
+        help="policy config merged over policies/config/<env>.json (levels, `all`, tunables)",
+    )
+
+    rollout = commands.add_parser(
+        "rollout", help="move a deployment to the next step of its endpoint's rollout.steps"
+    )
+    _traffic_arguments(rollout)
+    rollout.add_argument("--to", required=True, metavar="DEPLOYMENT", help="the new deployment")
+    rollout.add_argument(
+        "--prometheus-url",
+        default=os.environ.get("MLEP_PROMETHEUS_URL"),
+        metavar="URL",
+        help="kubernetes: the Prometheus the guardrails query (default: $MLEP_PROMETHEUS_URL)",
+    )
+    rollout.add_argument(
+        "--subscription",
+        metavar="ID",
+        help="azure: the subscription of the workspace, for Azure Monitor (default: the "
+        "stack's azure-native:subscriptionId, else $AZURE_SUBSCRIPTION_ID)",
+    )
+    rollout.add_argument(
+        "--skip-guardrails",
+        action="store_true",
+        help="advance without checking live metrics (an incident override; says so loudly)",
+    )
+
+    rollback = commands.add_parser(
+        "rollback", help="return all live traffic to the last deployment that carried it"
+    )
+    _traffic_arguments(rollback)
+    rollback.add_argument(
+        "--to",
+        metavar="DEPLOYMENT",
+        help="the deployment to return to (default: the last one to carry all traffic, "
+        "from the stack file's git history)",
+    )
+
     config = commands.add_parser(
         "policy-config",
         help="print the policy config `mlep plan` uses, for pulumi preview --policy-pack-config",
@@ -74,15 +130,22 @@ def _policy_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.NAME.yaml")
+    parser.add_argument("--endpoint", required=True, help="the endpoint whose traffic moves")
+    parser.add_argument(
+        "--apply",
+        action="store_true",
+        help="also run `pulumi up` (Automation API; needs the Pulumi CLI and credentials)",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     out = Console(soft_wrap=False, highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        if args.command == "plan":
-            return _plan(args, out, err)
-        if args.command == "policy-config":
-            return _policy_config(args)
+        return COMMANDS[args.command](args, out, err)
     except ConfigError as error:
         # Line numbers of the file the error is about: the working tree or the --base revision.
         lines = error.lines if isinstance(error, StackConfigError) else None
@@ -100,7 +163,6 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get("MLEP_DEBUG"):
             raise
         return EXIT_INTERNAL
-    return EXIT_INVALID
 
 
 def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -121,12 +183,124 @@ def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
     return EXIT_POLICY if plan.mandatory_violations else EXIT_OK
 
 
-def _policy_config(args: argparse.Namespace) -> int:
+def _policy_config(args: argparse.Namespace, out: Console, err: Console) -> int:
     project_dir = args.project_dir.resolve()
     config = load_config(project_dir, args.stack)[1]
     previous = load_previous(project_dir, args.stack, args.base) if args.base else None
     merged = stack_policy_config(project_dir / "policies", config, previous, args.policy_config)
     sys.stdout.write(json.dumps(merged, indent=2) + "\n")
+    return EXIT_OK
+
+
+def _review(args: argparse.Namespace, out: Console, err: Console) -> int:
+    review = review_stack(
+        args.project_dir.resolve(), args.stack, args.base, policy_config=args.policy_config
+    )
+    if args.format == "json":
+        sys.stdout.write(json.dumps(review.document(), indent=2) + "\n")
+    else:
+        sys.stdout.write(to_markdown(review))
+    return EXIT_POLICY if review.mandatory else EXIT_OK
+
+
+def _rollout(args: argparse.Namespace, out: Console, err: Console) -> int:
+    project_dir = args.project_dir.resolve()
+    if args.apply:
+        require_cli()
+    stack_file, config = load_config(project_dir, args.stack)
+    change = rollout_change(project_dir, args.stack, config, args.endpoint, args.to)
+    if not change.changed:
+        out.print(change.summary, markup=False)
+        return EXIT_OK
+    spec = find_endpoint(config, args.endpoint)
+    if spec.traffic.get(args.to, 0) == 0:
+        out.print(
+            f"guardrails: {args.to} carries no live traffic yet, so there is nothing to check "
+            "before its first step.",
+            markup=False,
+        )
+    elif args.skip_guardrails:
+        err.print(
+            f"WARNING: --skip-guardrails: advancing {args.to} without checking its live "
+            "metrics against the endpoint's alert thresholds.",
+            markup=False,
+        )
+    else:
+        source = metrics_source(args, config, stack_file)
+        decision = check(source, spec, args.to, spec.rollout.bake_minutes)
+        print_decision(decision, source, spec, args.to, out)
+        if decision.verdict != "advance":
+            return _stop_rollout(
+                args, project_dir=project_dir, config=config, decision=decision, out=out, err=err
+            )
+    return _finish(args, project_dir, change, out)
+
+
+def _stop_rollout(
+    args: argparse.Namespace,
+    *,
+    project_dir: Path,
+    config: StackConfig,
+    decision: Decision,
+    out: Console,
+    err: Console,
+) -> int:
+    """A breach proposes (with --apply performs) the rollback; missing data only stops."""
+    if decision.verdict == "insufficient":
+        err.print(
+            f"mlep: rollout of {args.to} stopped: not enough requests over the bake window to "
+            "judge it. Fix: let it take traffic for rollout.bake_minutes and retry (or "
+            "--skip-guardrails when you have checked it by other means).",
+            markup=False,
+        )
+        return EXIT_POLICY
+    command = f"mlep rollback --stack {args.stack} --endpoint {args.endpoint}"
+    if not args.apply:
+        err.print(
+            f"mlep: rollout of {args.to} stopped: its live metrics breach the endpoint's alert "
+            f"thresholds. Roll back with:\n  {command}",
+            markup=False,
+        )
+        return EXIT_POLICY
+    err.print(f"mlep: guardrail breach: rolling back ({command} --apply)", markup=False)
+    change, _ = rollback_change(project_dir, args.stack, config, args.endpoint, None)
+    _finish(args, project_dir, change, out)
+    return EXIT_POLICY
+
+
+def _rollback(args: argparse.Namespace, out: Console, err: Console) -> int:
+    project_dir = args.project_dir.resolve()
+    if args.apply:
+        require_cli()
+    config = load_config(project_dir, args.stack)[1]
+    change, revision = rollback_change(project_dir, args.stack, config, args.endpoint, args.to)
+    if revision is not None:
+        out.print(
+            f"stable deployment: {revision.full} carried all live traffic at "
+            f"{revision.commit[:12]} ({revision.subject})",
+            markup=False,
+        )
+    if not change.changed:
+        out.print(f"{change.summary}: already the case, nothing to change", markup=False)
+        return EXIT_OK
+    return _finish(args, project_dir, change, out)
+
+
+def _finish(args: argparse.Namespace, project_dir: Path, change: Change, out: Console) -> int:
+    """Write the change, show it, and with --apply deploy it."""
+    change.write()
+    out.file.write(change.diff())  # verbatim: a diff must not be wrapped or styled
+    out.print(f"{change.path.name}: {change.summary}", markup=False)
+    for note in change.notes:
+        out.print(f"note: {note}", markup=False)
+    if not args.apply:
+        out.print(
+            "next: commit this change and open a pull request (or rerun with --apply)",
+            markup=False,
+        )
+        return EXIT_OK
+    new_config = load_config(project_dir, args.stack)[1]
+    pulumi_up(project_dir, args.stack, new_config, on_output=out.print)
     return EXIT_OK
 
 
@@ -138,6 +312,15 @@ def _write_out(plan: Plan, directory: Path) -> None:
         return
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "plan.json").write_text(plan.to_json())
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
+    "plan": _plan,
+    "review": _review,
+    "rollout": _rollout,
+    "rollback": _rollback,
+    "policy-config": _policy_config,
+}
 
 
 def entry_point() -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlep.history import stable_deployments
 from mlep.mock_runtime import ProgramRun, run_program
 from mlep.policy import Violation, run_pack
 from mlep.policy_config import (
@@ -128,11 +129,18 @@ def plan_stack(
 
 
 def load_previous(project_dir: Path, stack: str, base: str) -> PreviousTraffic:
-    """The traffic at ``base``: a plan document or stack output file, else a git revision."""
+    """The traffic at ``base``: a plan document or stack output file, else a git revision
+    (with each endpoint's stable deployment from the history before it)."""
     path = Path(base)
     if path.suffix == ".json" or path.is_file():
         return read_previous(path)
-    return previous_from_config(load_config(project_dir, stack, base)[1])
+    previous = previous_from_config(load_config(project_dir, stack, base)[1])
+    # TRF-08: moving traffic back to the last deployment that carried all of it is a
+    # rollback, however large the step.
+    for endpoint, deployment in stable_deployments(project_dir, stack, base).items():
+        if endpoint in previous:
+            previous[endpoint]["stable"] = deployment
+    return previous
 
 
 __all__ = ["ConfigError", "Plan", "StackConfigError", "load_config", "plan_stack"]

@@ -1,0 +1,84 @@
+"""Running the guardrails for `mlep rollout`: pick the stack's metrics source, read, report."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.console import Console
+from rich.table import Table
+
+from mlep.guardrails import SIGNALS, Decision, MetricsSource, MetricsUnavailable, decide
+from mlep.stackfile import StackFile, UsageError
+from models.endpoint import EndpointSpec
+from models.stack import StackConfig
+
+STATUS_STYLE = {"pass": "green", "breach": "bold red", "no data": "yellow"}
+
+
+def metrics_source(
+    args: argparse.Namespace, config: StackConfig, stack_file: StackFile
+) -> MetricsSource:
+    """Prometheus for a Kubernetes stack, Azure Monitor for an Azure one."""
+    if config.kubernetes is not None:
+        from mlep.guardrails_prometheus import PrometheusSource  # noqa: PLC0415
+
+        if not args.prometheus_url:
+            raise UsageError(
+                "the guardrails read the deployment's live metrics from Prometheus, and no "
+                "Prometheus is given; fix: pass --prometheus-url URL (or set "
+                "MLEP_PROMETHEUS_URL), e.g. kubectl -n monitoring port-forward "
+                "svc/prometheus-operated 9090 and --prometheus-url http://127.0.0.1:9090"
+            )
+        return PrometheusSource(args.prometheus_url, namespace=config.kubernetes.namespace)
+    from mlep.guardrails_azure import AzureMonitorSource, subscription_id  # noqa: PLC0415
+
+    azure = config.azure
+    assert azure is not None  # a stack has one target block
+    subscription = args.subscription or subscription_id(stack_file.engine_config)
+    if not subscription:
+        raise UsageError(
+            "the guardrails read the deployment's live metrics from Azure Monitor, which needs "
+            "the workspace's subscription; fix: pass --subscription ID, set "
+            "`azure-native:subscriptionId` in the stack file, or export AZURE_SUBSCRIPTION_ID"
+        )
+    return AzureMonitorSource(
+        subscription,
+        azure.resource_group,
+        azure.workspace,
+        azure.log_analytics_workspace_id,
+    )
+
+
+def check(source: MetricsSource, spec: EndpointSpec, deployment: str, minutes: int) -> Decision:
+    """The guardrail decision, or a UsageError when the source cannot be read at all."""
+    try:
+        return decide(source.read(spec, deployment, minutes))
+    except MetricsUnavailable as error:
+        raise UsageError(
+            f"guardrails: cannot read live metrics from {source.describe()}: {error}"
+        ) from None
+
+
+def print_decision(
+    decision: Decision, source: MetricsSource, spec: EndpointSpec, deployment: str, out: Console
+) -> None:
+    minutes = spec.rollout.bake_minutes
+    table = Table(
+        title=f"guardrails: {spec.name}/{deployment} over the last {minutes} min "
+        f"({source.describe()})",
+        title_justify="left",
+    )
+    for column in ("signal", "value", "threshold", "status"):
+        table.add_column(column)
+    for reading in decision.readings:
+        title, unit, side = SIGNALS[reading.key]
+        value = "-" if reading.value is None else f"{reading.value:.3g} {unit}"
+        limit = f"{'<=' if side == 'above' else '>='} {reading.threshold:g} {unit}"
+        table.add_row(
+            title, value, limit, f"[{STATUS_STYLE[reading.status]}]{reading.status}[/]"
+        )
+    out.print(table)
+    out.print(f"verdict: {decision.verdict}", markup=False)
+
+
+__all__ = ["check", "metrics_source", "print_decision"]

@@ -1,0 +1,295 @@
+"""`mlep review`: the traffic review of a pull request.
+
+Compares each endpoint of a stack at a base revision with the working tree: live and mirrored
+traffic per deployment before and after, the step size, deployments added or removed, the
+policy verdicts with the base's traffic as previous state (the step rules), and the command
+that undoes the change. Markdown for a pull-request comment, or JSON for tools.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlep.history import git, stable_deployments
+from mlep.plan import Plan, load_config, plan_stack
+from mlep.policy import Violation
+from models.endpoint import EndpointSpec
+from models.stack import StackConfig
+
+COMMENT_MARKER = "<!-- mlep-review -->"  # lets CI update its comment instead of adding one
+
+
+@dataclass(frozen=True)
+class DeploymentRow:
+    name: str
+    live_before: int | None  # None: the deployment does not exist on that side
+    live_after: int | None
+    mirror_before: int
+    mirror_after: int
+
+    @property
+    def change(self) -> int:
+        return (self.live_after or 0) - (self.live_before or 0)
+
+
+@dataclass(frozen=True)
+class EndpointReview:
+    name: str
+    status: str  # new | removed | changed | unchanged
+    summary: str  # e.g. "step up: green 25% -> 60% (+35)"
+    step_percent: int  # the largest rise of a live share
+    deployments: list[DeploymentRow]
+    added: list[str]
+    removed: list[str]
+    rollback_command: str | None
+    violations: list[dict[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Review:
+    stack: str
+    base: str
+    target: str
+    endpoints: list[EndpointReview]
+    violations: list[dict[str, str]]  # every finding, endpoint ones included
+    not_applicable: list[tuple[str, str]]
+
+    @property
+    def mandatory(self) -> int:
+        return sum(v["enforcement"] == "mandatory" for v in self.violations)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "stack": self.stack,
+            "base": self.base,
+            "target": self.target,
+            "verdict": "fail" if self.mandatory else "pass",
+            "endpoints": [
+                {**asdict(e), "deployments": [asdict(d) for d in e.deployments]}
+                for e in self.endpoints
+            ],
+            "policy": {
+                "violations": self.violations,
+                "not_applicable": [{"policy": p, "reason": r} for p, r in self.not_applicable],
+            },
+        }
+
+
+def review_stack(
+    project_dir: Path, stack: str, base: str, policy_config: Path | None = None
+) -> Review:
+    """Plan the working tree with ``base`` as previous traffic, and compare the two."""
+    before = _config_at(project_dir, stack, base)
+    plan = plan_stack(
+        project_dir, stack, base=base if before else None, policy_config=policy_config
+    )
+    stable = stable_deployments(project_dir, stack, base) if before else {}
+    owners = _violations_by_endpoint(plan)
+    old = {spec.name: spec for spec in before.endpoints} if before else {}
+    new = {spec.name: spec for spec in plan.config.endpoints}
+    endpoints = [
+        _endpoint(
+            name,
+            old.get(name),
+            new=new.get(name),
+            plan=plan,
+            stable=stable.get(name),
+            violations=[v.as_dict() for v in owners.get(name, [])],
+        )
+        for name in [*new, *(n for n in old if n not in new)]
+    ]
+    return Review(
+        stack,
+        base,
+        plan.config.target,
+        endpoints,
+        [v.as_dict() for v in plan.violations],
+        list(plan.not_applicable),
+    )
+
+
+def _config_at(project_dir: Path, stack: str, base: str) -> StackConfig | None:
+    """The stack at ``base``; None when the stack file did not exist there (a new stack)."""
+    prefix = (git(project_dir, "rev-parse", "--show-prefix") or "").strip()
+    path = f"{base}:{prefix}Pulumi.{stack}.yaml"
+    if git(project_dir, "cat-file", "-e", path) is None and git(
+        project_dir, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"
+    ):
+        return None  # the revision exists and the stack file is new in this change
+    return load_config(project_dir, stack, base)[1]  # raises a clear UsageError otherwise
+
+
+def _endpoint(
+    name: str,
+    old: EndpointSpec | None,
+    *,
+    new: EndpointSpec | None,
+    plan: Plan,
+    stable: str | None,
+    violations: list[dict[str, str]],
+) -> EndpointReview:
+    names = list(dict.fromkeys([*_deployments(new), *_deployments(old)]))
+    rows = [
+        DeploymentRow(
+            d,
+            _share(old, d),
+            _share(new, d),
+            old.mirror_traffic.get(d, 0) if old else 0,
+            new.mirror_traffic.get(d, 0) if new else 0,
+        )
+        for d in names
+    ]
+    added = [d for d in _deployments(new) if d not in _deployments(old)] if old else []
+    removed = [d for d in _deployments(old) if d not in _deployments(new)]
+    rises = {r.name: r.change for r in rows if r.change > 0}
+    step = max(rises.values(), default=0)
+    if new is None:
+        status, summary = "removed", "endpoint removed (its deployments and traffic go with it)"
+    elif old is None:
+        status, summary = "new", "new endpoint: " + _shares_text(new.traffic)
+    else:
+        parts = _describe(rows, rises, old, stable)
+        parts += [f"deployment {d} added" for d in added]
+        parts += [f"deployment {d} removed" for d in removed]
+        status = "changed" if parts else "unchanged"
+        summary = "; ".join(parts) or "no traffic change"
+    command = None
+    if old is not None and new is not None and rises:
+        command = _rollback_command(plan, new, old, stable)
+    return EndpointReview(name, status, summary, step, rows, added, removed, command, violations)
+
+
+def _describe(
+    rows: list[DeploymentRow], rises: dict[str, int], old: EndpointSpec, stable: str | None
+) -> list[str]:
+    parts = []
+    if rises:
+        top = max(old.traffic.values(), default=0)
+        home = {d for d, s in old.traffic.items() if s == top and top > 0} | {stable}
+        moves = ", ".join(
+            f"{r.name} {r.live_before or 0}% -> {r.live_after}% (+{r.change})"
+            for r in rows
+            if r.name in rises
+        )
+        kind = "rollback" if set(rises) <= home else "step up"
+        parts.append(f"{kind}: {moves}")
+    elif any(r.change for r in rows):
+        parts.append("traffic lowered: " + ", ".join(f"{r.name} {r.change}" for r in rows))
+    mirrors = [r for r in rows if r.mirror_before != r.mirror_after]
+    if mirrors:
+        parts.append(
+            "mirror: "
+            + ", ".join(f"{r.name} {r.mirror_before}% -> {r.mirror_after}%" for r in mirrors)
+        )
+    return parts
+
+
+def _rollback_command(
+    plan: Plan, new: EndpointSpec, old: EndpointSpec, stable: str | None
+) -> str | None:
+    """The command that returns live traffic to where it was safe: the stable deployment (the
+    last to carry everything), else the base's dominant one, if it is still deployed."""
+    deployed = set(_deployments(new))
+    candidates = [stable] if stable else []
+    if old.traffic and max(old.traffic.values()) > 0:
+        candidates.append(max(old.traffic, key=lambda d: old.traffic[d]))
+    to = next((c for c in candidates if c in deployed), None)
+    if to is None:
+        return None
+    return f"mlep rollback --stack {plan.stack_file.name} --endpoint {new.name} --to {to}"
+
+
+def _violations_by_endpoint(plan: Plan) -> dict[str, list[Violation]]:
+    """Findings on an endpoint's component or anything below it, by endpoint name."""
+    resources = {r.urn: r for r in plan.run.resources}
+    endpoints = {spec.name for spec in plan.config.endpoints}
+    found: dict[str, list[Violation]] = {}
+    for violation in plan.violations:
+        urn: str | None = violation.urn
+        while urn and urn in resources:
+            resource = resources[urn]
+            if not resource.custom and resource.name in endpoints:
+                found.setdefault(resource.name, []).append(violation)
+                break
+            urn = resource.parent
+    return found
+
+
+def _deployments(spec: EndpointSpec | None) -> list[str]:
+    return [d.name for d in spec.deployments] if spec else []
+
+
+def _share(spec: EndpointSpec | None, deployment: str) -> int | None:
+    if spec is None or deployment not in _deployments(spec):
+        return None
+    return spec.traffic.get(deployment, 0)
+
+
+def _shares_text(shares: dict[str, int]) -> str:
+    return ", ".join(f"{d} {s}%" for d, s in shares.items()) or "no live traffic"
+
+
+def to_markdown(review: Review) -> str:
+    verdict = (
+        f"**{review.mandatory} mandatory policy violation(s)**: this change must not merge "
+        "as it is."
+        if review.mandatory
+        else "No mandatory policy violation."
+    )
+    advisory = len(review.violations) - review.mandatory
+    if advisory:
+        verdict += f" {advisory} advisory finding(s)."
+    lines = [
+        COMMENT_MARKER,
+        f"## mlep review: stack `{review.stack}` ({review.target}) against `{review.base}`",
+        "",
+        verdict,
+    ]
+    unchanged = [e.name for e in review.endpoints if e.status == "unchanged"]
+    for endpoint in (e for e in review.endpoints if e.status != "unchanged"):
+        lines += ["", f"### `{endpoint.name}`: {endpoint.summary}", ""]
+        lines += [
+            "| deployment | live before | live after | change | mirror before | mirror after |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for row in endpoint.deployments:
+            lines.append(
+                f"| {row.name} | {_cell(row.live_before)} | {_cell(row.live_after)} | "
+                f"{row.change:+d} | {row.mirror_before}% | {row.mirror_after}% |".replace(
+                    "| +0 |", "| 0 |"
+                )
+            )
+        lines.append("")
+        lines.append(
+            f"Step: {endpoint.step_percent}% · added: {', '.join(endpoint.added) or 'none'} "
+            f"· removed: {', '.join(endpoint.removed) or 'none'}"
+        )
+        if endpoint.rollback_command:
+            lines += ["", "Rollback:", "", "```sh", endpoint.rollback_command, "```"]
+        lines += _findings(endpoint.violations)
+    if unchanged:
+        lines += ["", f"Unchanged: {', '.join(f'`{n}`' for n in unchanged)}."]
+    on_endpoints = [v for e in review.endpoints for v in e.violations]
+    shared = [v for v in review.violations if v not in on_endpoints]
+    if shared:
+        lines += ["", "### Stack-wide", *_findings(shared)]
+    for policy, reason in review.not_applicable:
+        lines += ["", f"_{policy}: not applicable ({reason})_"]
+    return "\n".join(lines) + "\n"
+
+
+def _findings(violations: list[dict[str, str]]) -> list[str]:
+    if not violations:
+        return []
+    lines = ["", "| level | policy | resource | finding |", "|---|---|---|---|"]
+    for v in violations:
+        resource = v["urn"].rsplit("::", 1)[-1] if v.get("urn") else "(stack)"
+        message = v["message"].replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| {v['enforcement']} | `{v['policy']}` | `{resource}` | {message} |")
+    return lines
+
+
+def _cell(share: int | None) -> str:
+    return "absent" if share is None else f"{share}%"

@@ -1,0 +1,240 @@
+"""`mlep rollout` and `mlep rollback`: one traffic step as one change of the stack file.
+
+A rollout moves a deployment to the next value of its endpoint's ``rollout.steps`` that is
+above its current share, taking the difference from the other live deployments in proportion
+to their shares. A rollback returns all live traffic to the stable deployment: the one that
+carried all of it at the newest committed revision of the stack file where one did (or the
+deployment named with ``--to``).
+
+Both validate the edited file with the same models as `mlep plan` before writing it, so a
+step never leaves a stack file that does not plan.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlep.history import Revision, traffic_history
+from mlep.plan import StackConfigError
+from mlep.stackfile import UsageError, read_stack
+from mlep.traffic_edit import Shares, set_traffic
+from models.endpoint import EndpointSpec
+from models.errors import ConfigError
+from models.loader import parse_stack_config
+from models.stack import StackConfig
+
+
+@dataclass(frozen=True)
+class Change:
+    """The stack file before and after one traffic change of one endpoint."""
+
+    path: Path
+    endpoint: str
+    before: str
+    after: str
+    traffic_before: Shares
+    traffic_after: Shares
+    summary: str  # one line, e.g. "green 25% -> 60%"
+    notes: tuple[str, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def diff(self) -> str:
+        return "".join(
+            difflib.unified_diff(
+                self.before.splitlines(keepends=True),
+                self.after.splitlines(keepends=True),
+                f"a/{self.path.name}",
+                f"b/{self.path.name}",
+            )
+        )
+
+    def write(self) -> None:
+        self.path.write_text(self.after)
+
+
+def find_endpoint(config: StackConfig, name: str) -> EndpointSpec:
+    for spec in config.endpoints:
+        if spec.name == name:
+            return spec
+    known = ", ".join(spec.name for spec in config.endpoints) or "none"
+    raise UsageError(f"--endpoint {name}: no such endpoint in the stack (endpoints: {known})")
+
+
+def deployment_of(spec: EndpointSpec, name: str, flag: str) -> str:
+    names = [d.name for d in spec.deployments]
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise UsageError(
+            f"{flag} {name}: endpoint {spec.name!r} has no such deployment "
+            f"(deployments: {', '.join(names)}){hint}"
+        )
+    return name
+
+
+def live_shares(spec: EndpointSpec) -> Shares:
+    """Every deployment's live share, zero where the traffic map does not name it."""
+    return {d.name: spec.traffic.get(d.name, 0) for d in spec.deployments}
+
+
+def next_step(spec: EndpointSpec, target: str) -> tuple[Shares, int]:
+    """The traffic after moving ``target`` to its next step, and that step."""
+    current = live_shares(spec)
+    if sum(current.values()) == 0:
+        raise UsageError(
+            f"endpoint {spec.name!r} has no live traffic, so there is nothing to move to "
+            f"{target!r}; fix: give its first deployment all traffic in the stack file "
+            f"(traffic: {{{target}: 100}}) and deploy that first"
+        )
+    share = current[target]
+    step = next(s for s in spec.rollout.steps if s > share)  # steps end at 100
+    others = {d: s for d, s in current.items() if d != target}
+    after = dict(spec.traffic)
+    after.update(_scale(others, 100 - step))
+    after[target] = step
+    return after, step
+
+
+def rollback_shares(spec: EndpointSpec, stable: str) -> Shares:
+    """All live traffic on ``stable``; every other deployment named in traffic at 0."""
+    after = {d: 0 for d in spec.traffic}
+    after[stable] = 100
+    return after
+
+
+def rollout_change(
+    project_dir: Path, stack: str, config: StackConfig, endpoint: str, target: str
+) -> Change:
+    spec = find_endpoint(config, endpoint)
+    deployment_of(spec, target, "--to")
+    before_share = live_shares(spec)[target]
+    if before_share == 100:
+        text = _stack_text(project_dir, stack)
+        return Change(
+            _stack_path(project_dir, stack),
+            endpoint,
+            text,
+            text,
+            dict(spec.traffic),
+            dict(spec.traffic),
+            f"{target} already carries all live traffic of {endpoint}: the rollout is complete",
+        )
+    traffic, step = next_step(spec, target)
+    notes = []
+    mirror = dict(spec.mirror_traffic)
+    if target in mirror:
+        # A deployment cannot take live and mirrored traffic at once: it leaves the shadow.
+        notes.append(f"{target} stops receiving mirrored traffic ({mirror.pop(target)}%)")
+    return _change(
+        project_dir,
+        stack,
+        spec,
+        traffic=traffic,
+        mirror=mirror,
+        summary=f"{target} {before_share}% -> {step}%",
+        notes=tuple(notes),
+    )
+
+
+def rollback_change(
+    project_dir: Path, stack: str, config: StackConfig, endpoint: str, to: str | None
+) -> tuple[Change, Revision | None]:
+    spec = find_endpoint(config, endpoint)
+    revision = None
+    if to is None:
+        shares = live_shares(spec)
+        now = next((d for d, share in shares.items() if share == 100), None)
+        # The newest revision where another deployment that still exists carried everything.
+        revision = next(
+            (
+                r
+                for r in traffic_history(project_dir, stack, endpoint)
+                if r.full is not None and r.full != now and r.full in shares
+            ),
+            None,
+        )
+        if revision is None or revision.full is None:
+            raise UsageError(
+                f"no committed revision of Pulumi.{stack}.yaml gives one deployment of "
+                f"{endpoint!r} all live traffic, so the stable deployment is unknown; fix: "
+                "name the deployment to return to with --to DEPLOYMENT"
+            )
+        to = revision.full
+    deployment_of(spec, to, "--to")
+    mirror = dict(spec.mirror_traffic)
+    notes = []
+    if to in mirror:
+        notes.append(f"{to} stops receiving mirrored traffic ({mirror.pop(to)}%)")
+    change = _change(
+        project_dir,
+        stack,
+        spec,
+        traffic=rollback_shares(spec, to),
+        mirror=mirror,
+        summary=f"all live traffic of {endpoint} back to {to}",
+        notes=tuple(notes),
+    )
+    return change, revision
+
+
+def _change(
+    project_dir: Path,
+    stack: str,
+    spec: EndpointSpec,
+    *,
+    traffic: Shares,
+    mirror: Shares,
+    summary: str,
+    notes: tuple[str, ...],
+) -> Change:
+    path = _stack_path(project_dir, stack)
+    before = _stack_text(project_dir, stack)
+    after = set_traffic(before, spec.name, "traffic", traffic)
+    if mirror != dict(spec.mirror_traffic):
+        after = set_traffic(after, spec.name, "mirror_traffic", mirror)
+    _validate(project_dir, stack, after)
+    return Change(path, spec.name, before, after, dict(spec.traffic), traffic, summary, notes)
+
+
+def _validate(project_dir: Path, stack: str, text: str) -> None:
+    """The edited file must pass the same validation as `mlep plan`."""
+    stack_file = read_stack(project_dir, stack, text)
+    try:
+        parse_stack_config(stack_file.namespace, f"{stack_file.path.name} (edited)")
+    except ConfigError as error:
+        raise StackConfigError(error, stack_file.lines) from None
+
+
+def _stack_path(project_dir: Path, stack: str) -> Path:
+    return project_dir / f"Pulumi.{stack}.yaml"
+
+
+def _stack_text(project_dir: Path, stack: str) -> str:
+    return _stack_path(project_dir, stack).read_text()
+
+
+def _scale(shares: Shares, total: int) -> Shares:
+    """``shares`` scaled to sum to ``total``, whole numbers by largest remainder."""
+    current = sum(shares.values())
+    if current == 0:
+        return dict.fromkeys(shares, 0)
+    exact = {d: s * total / current for d, s in shares.items()}
+    scaled = {d: int(v) for d, v in exact.items()}
+    short = total - sum(scaled.values())
+    for d in sorted(exact, key=lambda d: (scaled[d] - exact[d], list(shares).index(d)))[:short]:
+        scaled[d] += 1
+    return scaled
+
+
+__all__ = [
+    "Change",
+    "find_endpoint",
+    "next_step",
+    "rollback_change",
+    "rollout_change",
+]

@@ -1,0 +1,161 @@
+"""Rewrite one endpoint's `traffic` / `mirror_traffic` in a stack file, and nothing else.
+
+Each rollout step is a pull request, so the change must read as the step and only the step:
+every byte outside the edited values stays as the author wrote it (comments, key order,
+quoting, flow or block style). ruamel.yaml's round-trip loader finds the nodes and their
+line/column; the edit itself is done on the text.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from mlep.stackfile import UsageError
+from models.loader import NAMESPACE
+
+Shares = dict[str, int]
+_SCALAR = re.compile(r"[^\s,#}\]]+")
+
+
+def set_traffic(text: str, endpoint: str, field: str, shares: Shares) -> str:
+    """``text`` with ``endpoint``'s ``field`` (traffic or mirror_traffic) set to ``shares``.
+
+    Existing keys keep their place; new keys are appended; keys missing from ``shares`` are
+    removed (an empty result is written as ``{}``).
+    """
+    lines = text.splitlines(keepends=True)
+    item = _endpoint_item(text, endpoint)
+    if field not in item:
+        if not shares:
+            return text
+        indent = item.lc.key(next(iter(item)))[1]
+        last = _last_line(item)
+        newline = _newline(lines)
+        if not lines[last].endswith(("\n", "\r")):
+            lines[last] += newline
+        lines.insert(last + 1, f"{' ' * indent}{field}: {_flow(shares)}{newline}")
+        return "".join(lines)
+    node = item[field]
+    line, col = item.lc.value(field)
+    if isinstance(node, CommentedMap) and node.fa.flow_style():
+        return _replace_flow(lines, line, col, shares)
+    if isinstance(node, CommentedMap):
+        return _replace_block(lines, item, field, node, shares)
+    if node is None:  # `traffic:` with no value
+        key_line = item.lc.key(field)[0]
+        before, _, after = lines[key_line].partition(f"{field}:")
+        comment = after[after.index("#") :] if "#" in after else ""
+        end = "\n" if lines[key_line].endswith("\n") else ""
+        tail = f" {comment.rstrip()}" if comment else ""
+        lines[key_line] = f"{before}{field}: {_flow(shares)}{tail}{end}"
+        return "".join(lines)
+    raise UsageError(f"endpoint {endpoint!r}: `{field}` is not a mapping; fix the stack file first")
+
+
+def _endpoint_item(text: str, endpoint: str) -> CommentedMap:
+    data = YAML(typ="rt").load(text)
+    config = data.get("config") if isinstance(data, CommentedMap) else None
+    endpoints: Any = None
+    if isinstance(config, CommentedMap):
+        endpoints = config.get(f"{NAMESPACE}:endpoints", config.get("endpoints"))
+    if isinstance(endpoints, CommentedSeq):
+        for item in endpoints:
+            if isinstance(item, CommentedMap) and item.get("name") == endpoint:
+                return item
+    raise UsageError(f"no endpoint {endpoint!r} in the stack file")
+
+
+def _replace_flow(lines: list[str], line: int, col: int, shares: Shares) -> str:
+    """Replace a flow mapping ``{...}`` that starts at (line, col), possibly over lines."""
+    end_line, end_col, depth = line, col, 0
+    while True:
+        text = lines[end_line]
+        start = col if end_line == line else 0
+        for index in range(start, len(text)):
+            char = text[index]
+            if char == "{":
+                depth += 1
+            elif char == "}":
+                depth -= 1
+                if depth == 0:
+                    end_col = index
+                    break
+        if depth == 0:
+            break
+        end_line += 1
+    original = "".join(lines[line : end_line + 1])[col:]
+    padded = original.startswith("{ ")
+    head, tail = lines[line][:col], lines[end_line][end_col + 1 :]
+    lines[line : end_line + 1] = [head + _flow(shares, padded) + tail]
+    return "".join(lines)
+
+
+def _replace_block(
+    lines: list[str], item: CommentedMap, field: str, node: CommentedMap, shares: Shares
+) -> str:
+    if not shares:
+        # The whole block becomes `field: {}`.
+        key_line = item.lc.key(field)[0]
+        last = _last_line(node)
+        indent = item.lc.key(field)[1]
+        end = "\n" if lines[last].endswith("\n") else ""
+        lines[key_line : last + 1] = [f"{' ' * indent}{field}: {{}}{end}"]
+        return "".join(lines)
+    edits: dict[int, str] = {}
+    removed: set[int] = set()
+    for key in node:
+        key_line, _ = node.lc.key(key)
+        if key not in shares:
+            removed.add(key_line)
+            continue
+        value_line, value_col = node.lc.value(key)
+        text = lines[value_line]
+        match = _SCALAR.match(text, value_col)
+        assert match is not None  # a percentage is a plain scalar
+        edits[value_line] = text[: match.start()] + str(shares[key]) + text[match.end() :]
+    for index, text in edits.items():
+        lines[index] = text
+    added = [key for key in shares if key not in node]
+    if added:
+        indent = node.lc.key(next(iter(node)))[1]
+        last = _last_line(node)
+        newline = _newline(lines)
+        if not lines[last].endswith(("\n", "\r")):
+            lines[last] += newline
+        lines[last + 1 : last + 1] = [
+            f"{' ' * indent}{key}: {shares[key]}{newline}" for key in added
+        ]
+    for index in sorted(removed, reverse=True):
+        del lines[index]
+    return "".join(lines)
+
+
+def _last_line(node: Any) -> int:
+    """The last line (0-based) holding part of ``node``."""
+    last = node.lc.line
+    if isinstance(node, CommentedMap):
+        for key, child in node.items():
+            last = max(last, node.lc.key(key)[0], node.lc.value(key)[0])
+            if isinstance(child, CommentedMap | CommentedSeq):
+                last = max(last, _last_line(child))
+    elif isinstance(node, CommentedSeq):
+        for index, child in enumerate(node):
+            last = max(last, node.lc.item(index)[0])
+            if isinstance(child, CommentedMap | CommentedSeq):
+                last = max(last, _last_line(child))
+    return int(last)
+
+
+def _flow(shares: Shares, padded: bool = False) -> str:
+    body = ", ".join(f"{key}: {value}" for key, value in shares.items())
+    if not body:
+        return "{}"
+    return f"{{ {body} }}" if padded else f"{{{body}}}"
+
+
+def _newline(lines: list[str]) -> str:
+    return "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
