@@ -12,10 +12,13 @@ import sys
 from collections.abc import Callable
 from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
+from mlep.adding import add_endpoint, interactive, template_values
 from mlep.apply import pulumi_up, require_cli
+from mlep.azml_import import convert
 from mlep.guardrails import Decision
 from mlep.guardrails_run import check, metrics_source, print_decision
 from mlep.manifests import write_manifests
@@ -25,7 +28,9 @@ from mlep.policy_config import stack_policy_config
 from mlep.render import print_plan
 from mlep.review import review_stack, to_markdown
 from mlep.rollout import Change, find_endpoint, rollback_change, rollout_change
+from mlep.stackedit import render_endpoint
 from mlep.stackfile import UsageError
+from mlep.templates import list_templates, load_template, stamp, template_inputs
 from models.errors import ConfigError
 from models.stack import StackConfig
 
@@ -106,6 +111,27 @@ def build_parser() -> argparse.ArgumentParser:
         "from the stack file's git history)",
     )
 
+    new = commands.add_parser(
+        "new",
+        help="add an endpoint to a stack from a template in templates/endpoints",
+        description="Template options (--owner, --application, --data-sensitivity and each "
+        "template's own, e.g. --model or --image) follow the template; missing ones are asked "
+        "for on a terminal. `mlep new --list` shows the templates and their options.",
+    )
+    new.add_argument("endpoint", nargs="?", metavar="ENDPOINT", help="the new endpoint's name")
+    new.add_argument("--stack", help="stack name: adds to Pulumi.NAME.yaml")
+    new.add_argument("--template", help="a template name (see --list)")
+    new.add_argument("--list", action="store_true", help="list the templates and their options")
+
+    azml = commands.add_parser(
+        "import", help="convert az ml online endpoint and deployment YAML files to a spec"
+    )
+    azml.add_argument("endpoint_file", type=Path, metavar="ENDPOINT.yml")
+    azml.add_argument("deployment_files", type=Path, nargs="+", metavar="DEPLOYMENT.yml")
+    azml.add_argument(
+        "--stack", help="add the endpoint to Pulumi.NAME.yaml (default: print the spec)"
+    )
+
     config = commands.add_parser(
         "policy-config",
         help="print the policy config `mlep plan` uses, for pulumi preview --policy-pack-config",
@@ -141,7 +167,11 @@ def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "new":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.template_options = extra
     out = Console(soft_wrap=False, highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
@@ -314,12 +344,86 @@ def _write_out(plan: Plan, directory: Path) -> None:
     (directory / "plan.json").write_text(plan.to_json())
 
 
+def _new(args: argparse.Namespace, out: Console, err: Console) -> int:
+    project_dir = args.project_dir.resolve()
+    if args.list:
+        for template in list_templates(project_dir):
+            out.print(f"{template.name}: {template.description}", markup=False)
+            for target in ("azure", "kubernetes"):
+                flags = " ".join(
+                    item.flag + ("" if item.required else "?")
+                    for item in template_inputs(template, target)
+                )
+                out.print(f"  {target}: {flags}", markup=False)
+        return EXIT_OK
+    missing = [
+        f
+        for f, v in (
+            ("ENDPOINT", args.endpoint),
+            ("--stack", args.stack),
+            ("--template", args.template),
+        )
+        if not v
+    ]
+    if missing:
+        raise UsageError(
+            f"mlep new needs {', '.join(missing)}; fix: mlep new ENDPOINT --stack NAME "
+            "--template TEMPLATE (mlep new --list shows the templates)"
+        )
+    config = load_config(project_dir, args.stack)[1]
+    template = load_template(project_dir, args.template)
+    arguments, parameters = template_values(
+        template, config.target, args.template_options, interactive()
+    )
+    spec = stamp(
+        template,
+        endpoint=args.endpoint,
+        target=config.target,
+        owner=arguments["owner"],
+        application=arguments["application"],
+        data_sensitivity=arguments["data_sensitivity"],
+        parameters=parameters,
+    )
+    return _add(project_dir, args.stack, spec, out, err)
+
+
+def _import(args: argparse.Namespace, out: Console, err: Console) -> int:
+    converted = convert(args.endpoint_file, args.deployment_files)
+    for note in converted.notes:
+        err.print(f"note: {note}", markup=False)
+    if not args.stack:
+        out.file.write(render_endpoint(converted.spec, 0))
+        return EXIT_OK
+    return _add(args.project_dir.resolve(), args.stack, converted.spec, out, err)
+
+
+def _add(project_dir: Path, stack: str, spec: dict[str, Any], out: Console, err: Console) -> int:
+    diff, plan = add_endpoint(project_dir, stack, spec)
+    if plan.mandatory_violations:
+        print_plan(plan, err)
+        err.print(
+            f"mlep: endpoint {spec['name']!r} was not added: the stack would have a mandatory "
+            f"policy violation (above). Pulumi.{stack}.yaml is unchanged.",
+            markup=False,
+        )
+        return EXIT_POLICY
+    out.file.write(diff)
+    out.print(
+        f"added endpoint {spec['name']} to Pulumi.{stack}.yaml; `mlep plan --stack {stack}` "
+        "passes with no mandatory violation. Next: commit it and open a pull request.",
+        markup=False,
+    )
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
     "plan": _plan,
     "review": _review,
     "rollout": _rollout,
     "rollback": _rollback,
     "policy-config": _policy_config,
+    "new": _new,
+    "import": _import,
 }
 
 

@@ -74,9 +74,7 @@ def print_decision(
         title, unit, side = SIGNALS[reading.key]
         value = "-" if reading.value is None else f"{reading.value:.3g} {unit}"
         limit = f"{'<=' if side == 'above' else '>='} {reading.threshold:g} {unit}"
-        table.add_row(
-            title, value, limit, f"[{STATUS_STYLE[reading.status]}]{reading.status}[/]"
-        )
+        table.add_row(title, value, limit, f"[{STATUS_STYLE[reading.status]}]{reading.status}[/]")
     out.print(table)
     out.print(f"verdict: {decision.verdict}", markup=False)
 

@@ -71,9 +71,11 @@ def _revisions(
     prefix = git(project_dir, "rev-parse", "--show-prefix")
     if prefix is None:
         return
+    # `git log -- PATH` takes PATH relative to the project directory, `git show REV:PATH`
+    # relative to the repository's root (the project may sit in a subdirectory).
     path = f"{prefix.strip()}{name}"
     log = git(
-        project_dir, "log", f"--max-count={MAX_REVISIONS}", "--format=%H%x09%s", start, "--", path
+        project_dir, "log", f"--max-count={MAX_REVISIONS}", "--format=%H%x09%s", start, "--", name
     )
     for line in (log or "").splitlines():
         commit, _, subject = line.partition("\t")

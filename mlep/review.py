@@ -141,10 +141,11 @@ def _endpoint(
         )
         for d in names
     ]
-    added = [d for d in _deployments(new) if d not in _deployments(old)] if old else []
+    added = [d for d in _deployments(new) if d not in _deployments(old)]
     removed = [d for d in _deployments(old) if d not in _deployments(new)]
     rises = {r.name: r.change for r in rows if r.change > 0}
-    step = max(rises.values(), default=0)
+    # A new endpoint's first traffic is no step: the step rules leave it free.
+    step = max(rises.values(), default=0) if old else 0
     if new is None:
         status, summary = "removed", "endpoint removed (its deployments and traffic go with it)"
     elif old is None:
@@ -156,7 +157,7 @@ def _endpoint(
         status = "changed" if parts else "unchanged"
         summary = "; ".join(parts) or "no traffic change"
     command = None
-    if old is not None and new is not None and rises:
+    if old is not None and new is not None and rises and not summary.startswith("rollback"):
         command = _rollback_command(plan, new, old, stable)
     return EndpointReview(name, status, summary, step, rows, added, removed, command, violations)
 

@@ -54,7 +54,7 @@ class Change:
         )
 
     def write(self) -> None:
-        self.path.write_text(self.after)
+        self.path.write_bytes(self.after.encode())  # bytes: CRLF files stay CRLF
 
 
 def find_endpoint(config: StackConfig, name: str) -> EndpointSpec:
@@ -215,7 +215,7 @@ def _stack_path(project_dir: Path, stack: str) -> Path:
 
 
 def _stack_text(project_dir: Path, stack: str) -> str:
-    return _stack_path(project_dir, stack).read_text()
+    return _stack_path(project_dir, stack).read_bytes().decode()
 
 
 def _scale(shares: Shares, total: int) -> Shares:

@@ -33,15 +33,15 @@ def set_traffic(text: str, endpoint: str, field: str, shares: Shares) -> str:
         if not shares:
             return text
         indent = item.lc.key(next(iter(item)))[1]
-        last = _last_line(item)
-        newline = _newline(lines)
-        if not lines[last].endswith(("\n", "\r")):
-            lines[last] += newline
-        lines.insert(last + 1, f"{' ' * indent}{field}: {_flow(shares)}{newline}")
+        _insert_after(
+            lines,
+            _last_line(lines, item.lc.line, indent),
+            [f"{' ' * indent}{field}: {_flow(shares)}"],
+        )
         return "".join(lines)
     node = item[field]
     line, col = item.lc.value(field)
-    if isinstance(node, CommentedMap) and node.fa.flow_style():
+    if isinstance(node, CommentedMap) and lines[line][col:].startswith("{"):
         return _replace_flow(lines, line, col, shares)
     if isinstance(node, CommentedMap):
         return _replace_block(lines, item, field, node, shares)
@@ -49,7 +49,7 @@ def set_traffic(text: str, endpoint: str, field: str, shares: Shares) -> str:
         key_line = item.lc.key(field)[0]
         before, _, after = lines[key_line].partition(f"{field}:")
         comment = after[after.index("#") :] if "#" in after else ""
-        end = "\n" if lines[key_line].endswith("\n") else ""
+        end = _ending(lines[key_line])
         tail = f" {comment.rstrip()}" if comment else ""
         lines[key_line] = f"{before}{field}: {_flow(shares)}{tail}{end}"
         return "".join(lines)
@@ -99,11 +99,9 @@ def _replace_block(
 ) -> str:
     if not shares:
         # The whole block becomes `field: {}`.
-        key_line = item.lc.key(field)[0]
-        last = _last_line(node)
-        indent = item.lc.key(field)[1]
-        end = "\n" if lines[last].endswith("\n") else ""
-        lines[key_line : last + 1] = [f"{' ' * indent}{field}: {{}}{end}"]
+        key_line, indent = item.lc.key(field)
+        last = _last_line(lines, key_line, node.lc.key(next(iter(node)))[1])
+        lines[key_line : last + 1] = [f"{' ' * indent}{field}: {{}}{_ending(lines[last])}"]
         return "".join(lines)
     edits: dict[int, str] = {}
     removed: set[int] = set()
@@ -122,32 +120,43 @@ def _replace_block(
     added = [key for key in shares if key not in node]
     if added:
         indent = node.lc.key(next(iter(node)))[1]
-        last = _last_line(node)
-        newline = _newline(lines)
-        if not lines[last].endswith(("\n", "\r")):
-            lines[last] += newline
-        lines[last + 1 : last + 1] = [
-            f"{' ' * indent}{key}: {shares[key]}{newline}" for key in added
-        ]
+        last = _last_line(lines, node.lc.key(next(iter(node)))[0], indent)
+        _insert_after(lines, last, [f"{' ' * indent}{key}: {shares[key]}" for key in added])
     for index in sorted(removed, reverse=True):
         del lines[index]
     return "".join(lines)
 
 
-def _last_line(node: Any) -> int:
-    """The last line (0-based) holding part of ``node``."""
-    last = node.lc.line
-    if isinstance(node, CommentedMap):
-        for key, child in node.items():
-            last = max(last, node.lc.key(key)[0], node.lc.value(key)[0])
-            if isinstance(child, CommentedMap | CommentedSeq):
-                last = max(last, _last_line(child))
-    elif isinstance(node, CommentedSeq):
-        for index, child in enumerate(node):
-            last = max(last, node.lc.item(index)[0])
-            if isinstance(child, CommentedMap | CommentedSeq):
-                last = max(last, _last_line(child))
-    return int(last)
+def _last_line(lines: list[str], start: int, column: int) -> int:
+    """The last line (0-based) of the block whose keys start at ``column`` on line ``start``:
+    it ends before the first content line indented less (blank and comment lines after it
+    belong to what follows). Multi-line scalars and nested blocks are indented deeper."""
+    last = start
+    for index in range(start + 1, len(lines)):
+        content = lines[index].strip()
+        if not content or content.startswith("#"):
+            continue
+        if len(lines[index]) - len(lines[index].lstrip(" ")) < column:
+            break
+        last = index
+    return last
+
+
+def _insert_after(lines: list[str], last: int, new: list[str]) -> None:
+    """Insert ``new`` lines after line ``last``, in the file's line ending; a file that did
+    not end with a line break still does not."""
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    ending = _ending(lines[last])
+    if not ending:
+        lines[last] += newline
+    added = [line + newline for line in new]
+    if not ending:
+        added[-1] = new[-1]
+    lines[last + 1 : last + 1] = added
+
+
+def _ending(line: str) -> str:
+    return line[len(line.rstrip("\r\n")) :]
 
 
 def _flow(shares: Shares, padded: bool = False) -> str:
@@ -155,7 +164,3 @@ def _flow(shares: Shares, padded: bool = False) -> str:
     if not body:
         return "{}"
     return f"{{ {body} }}" if padded else f"{{{body}}}"
-
-
-def _newline(lines: list[str]) -> str:
-    return "\r\n" if lines and lines[0].endswith("\r\n") else "\n"

@@ -6,7 +6,8 @@ series with a threshold and cannot divide, so the three rates are log query aler
 endpoint traffic log (``AmlOnlineEndpointTrafficLog``, sent to Log Analytics by the diagnostic
 setting), computed per deployment so a 5 % canary's errors are not diluted by the stable
 deployment. Per deployment: CPU and memory utilisation. Thresholds come from the endpoint
-spec's ``alerts`` block.
+spec's ``alerts`` block. The metric names and queries are shared with the rollout guardrails,
+in models/azure_queries.py.
 Metrics: https://learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/microsoft-machinelearningservices-workspaces-onlineendpoints-metrics
 """
 
@@ -20,11 +21,21 @@ from pulumi_azure_native import monitor
 
 from components import naming
 from components.azure.workspace import Workspace
+from models.azure_queries import (
+    CLIENT_ERROR_RESPONSES,
+    CPU_METRIC,
+    DEPLOYMENT_NAMESPACE,
+    ENDPOINT_NAMESPACE,
+    LATENCY_DIMENSION,
+    LATENCY_P95_METRIC,
+    MEMORY_METRIC,
+    SERVER_ERROR_RESPONSES,
+    SUCCESS_RESPONSES,
+    rate_query,
+)
 from models.endpoint import EndpointSpec
 from models.stack import ActionGroup
 
-ENDPOINT_NAMESPACE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
-DEPLOYMENT_NAMESPACE = f"{ENDPOINT_NAMESPACE}/deployments"
 SINGLE_RESOURCE_CRITERIA = "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria"
 # Evaluate every minute over the last five; log queries every five minutes over five.
 METRIC_FREQUENCY, METRIC_WINDOW = "PT1M", "PT5M"
@@ -72,21 +83,21 @@ RATE_ALERTS = (
     RateAlert(
         "success-rate",
         "success rate (2xx)",
-        "ResponseCode between (200 .. 299)",
+        SUCCESS_RESPONSES,
         monitor.Operator.LESS_THAN,
         SEVERITY_ERROR,
     ),
     RateAlert(
         "client-error-rate",
         "client error rate (4xx)",
-        "ResponseCode between (400 .. 499)",
+        CLIENT_ERROR_RESPONSES,
         monitor.Operator.GREATER_THAN,
         SEVERITY_INFO,
     ),
     RateAlert(
         "server-error-rate",
         "server error rate (5xx)",
-        "ResponseCode >= 500",
+        SERVER_ERROR_RESPONSES,
         monitor.Operator.GREATER_THAN,
         SEVERITY_ERROR,
     ),
@@ -100,18 +111,6 @@ def rate_threshold(spec: EndpointSpec, key: str) -> float:
         "client-error-rate": thresholds.client_error_rate_max_percent,
         "server-error-rate": thresholds.server_error_rate_max_percent,
     }[key]
-
-
-def rate_query(endpoint_name: str, workspace_name: str, matching: str) -> str:
-    """KQL: the percentage of an endpoint's requests matching ``matching``, per deployment."""
-    return (
-        "AmlOnlineEndpointTrafficLog\n"
-        f'| where AzureMLWorkspaceName =~ "{workspace_name}"\n'
-        f'| where EndpointName == "{endpoint_name}"\n'
-        f"| summarize Requests = count(), Matching = countif({matching}) by DeploymentName\n"
-        "| where Requests > 0\n"
-        "| extend RatePercent = round(100.0 * Matching / Requests, 3)"
-    )
 
 
 def create_endpoint_alerts(
@@ -133,9 +132,9 @@ def create_endpoint_alerts(
         description=f"p95 request latency of {spec.name} above {spec.alerts.latency_p95_ms} ms",
         scope=endpoint.id,
         namespace=ENDPOINT_NAMESPACE,
-        metric="RequestLatency_P95",
+        metric=LATENCY_P95_METRIC,
         threshold=spec.alerts.latency_p95_ms,
-        split_by="deployment",
+        split_by=LATENCY_DIMENSION,
         severity=SEVERITY_WARNING,
         resource_group=workspace.resource_group,
         action_group_id=action_group_id,
@@ -188,8 +187,8 @@ def create_endpoint_alerts(
     for deployment_spec, deployment in zip(spec.deployments, deployments, strict=True):
         deployment_tags = {**tags, **deployment_spec.tags}
         for key, metric, threshold in (
-            ("cpu", "CpuUtilizationPercentage", spec.alerts.cpu_max_percent),
-            ("memory", "CpuMemoryUtilizationPercentage", spec.alerts.memory_max_percent),
+            ("cpu", CPU_METRIC, spec.alerts.cpu_max_percent),
+            ("memory", MEMORY_METRIC, spec.alerts.memory_max_percent),
         ):
             _metric_alert(
                 naming.alert(spec.name, key, deployment_spec.name),
