@@ -85,7 +85,7 @@ def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackF
         engine[key] = value if isinstance(value, str) else json.dumps(_plain(value))
         if key.startswith(f"{NAMESPACE}:"):
             short = key[len(NAMESPACE) + 1 :]
-            namespace[short] = value
+            namespace[short] = _decoded(value)
             lines[short] = config.lc.key(raw_key)[0] + 1
             _collect_lines(value, [short], lines)
     return StackFile(stack, path, namespace, engine, secret_keys, lines)
@@ -132,6 +132,17 @@ def _load_yaml(text: str | None, path: Path) -> Any:
         raise UsageError(
             f"{path.name}{where}: not valid YAML ({problem}); fix the syntax"
         ) from None
+
+
+def _decoded(value: Any) -> Any:
+    """An object given as a JSON string (`pulumi config set KEY '{...}'`, or a `pulumi new`
+    prompt's answer) is the object, as the program reads it (`__main__.read_namespace`)."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value  # validation reports the string, with its line
+    return value
 
 
 def _is_secure(value: Any) -> bool:
