@@ -8,33 +8,20 @@ Training itself is checked in-process, without the model store.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import numpy as np
-import psutil  # a bentoml dependency; finds the workers, which circus starts in own sessions
 import pytest
 from sklearn.datasets import load_breast_cancer
 
 from services.tabular_classifier.contract import CLASS_LABELS, FEATURES, MAX_BATCH
 from services.tabular_classifier.train import train
-from tests.conftest import ROOT
+from tests.servers import bento_servers
 
-SERVICE = "services.tabular_classifier.service:TabularClassifier"
-SERVE = [sys.executable, "-m", "bentoml", "serve"]
-# About 15 s on a developer machine; a busy CI runner gets room before the test gives up.
-READY_DEADLINE_SECONDS = 120
-STOP_DEADLINE_SECONDS = 30
 # Dataset rows the model classifies with probability above 0.99: two of each class.
 KNOWN_ROWS = (0, 1, 20, 21)
 DATASET = load_breast_cancer()
@@ -61,90 +48,11 @@ def without(name: str) -> dict[str, Any]:
     return {k: v for k, v in record(0).items() if k != name}
 
 
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _is_ready(client: httpx.Client) -> bool:
-    try:
-        return client.get("/readyz", timeout=2).status_code == 200
-    except httpx.TransportError:  # not listening yet
-        return False
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group (the circus arbiter stops its workers), then kill
-    whatever is left of the tree if it has not exited in time."""
-    try:
-        workers = psutil.Process(process.pid).children(recursive=True)
-    except psutil.NoSuchProcess:
-        workers = []
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=STOP_DEADLINE_SECONDS)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
-    for worker in workers:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            worker.kill()  # psutil checks the pid still names the same process first
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
     """A client of `bentoml serve` running the service on a model trained for this module."""
-    home = tmp_path_factory.mktemp("bentoml-home")
-    env = os.environ | {
-        "BENTOML_DO_NOT_TRACK": "True",
-        "BENTOML_HOME": str(home),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-    }
-    trained = subprocess.run(
-        [sys.executable, "-m", "services.tabular_classifier.train"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    if trained.returncode != 0:
-        pytest.fail(f"training failed ({trained.returncode}):\n{trained.stderr}")
-
-    port = _free_loopback_port()
-    stderr_path = home / "serve.stderr.log"
-    with (home / "serve.stdout.log").open("wb") as stdout, stderr_path.open("wb") as stderr:
-        process = subprocess.Popen(
-            [*SERVE, SERVICE, "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=stdout,
-            stderr=stderr,
-            start_new_session=True,  # its own process group, so teardown can signal all of it
-        )
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10)
-    try:
-        deadline = time.monotonic() + READY_DEADLINE_SECONDS
-        while not _is_ready(client):
-            exit_code = process.poll()
-            if exit_code is not None or time.monotonic() > deadline:
-                state = (
-                    f"exited with {exit_code}"
-                    if exit_code is not None
-                    else f"was not ready after {READY_DEADLINE_SECONDS} s"
-                )
-                pytest.fail(
-                    f"bentoml serve {SERVICE} {state}; its stderr:\n"
-                    + stderr_path.read_text(errors="replace")[-5000:]
-                )
-            time.sleep(0.2)
+    with bento_servers(tmp_path_factory.mktemp("bentoml-home")) as (client,):
         yield client
-    finally:
-        client.close()
-        _stop(process)
 
 
 # --- training, in-process -------------------------------------------------------------------

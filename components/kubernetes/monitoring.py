@@ -1,11 +1,9 @@
 """Prometheus monitoring of an endpoint: a ServiceMonitor and the same alerts as on Azure.
 
-BentoML exports `bentoml_service_request_duration_seconds` (histogram) and
-`bentoml_service_request_total` (counter, with `http_response_code`) on `/metrics`. The
-ServiceMonitor copies the pods' endpoint and deployment labels onto every series
-(`mlep_endpoint`, `mlep_deployment`), so alerts are computed per deployment: a 5 % canary's
-errors are not diluted by the stable deployment's volume. CPU and memory compare cAdvisor
-usage with the container limits (kube-state-metrics).
+The ServiceMonitor copies the pods' endpoint and deployment labels onto every series BentoML
+exports on `/metrics` (`mlep_endpoint`, `mlep_deployment`), so alerts are computed per
+deployment: a 5 % canary's errors are not diluted by the stable deployment's volume. The
+expressions come from models/prometheus_queries.py, which `mlep rollout`'s guardrails read too.
 Rules follow pint's checks: a comparison, a `for:`, a `severity` label, `summary` and
 `runbook_url` annotations.
 """
@@ -18,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes import labels as lbl
+from models import prometheus_queries as queries
 from models.endpoint import EndpointSpec
 
 MONITORING_API = "monitoring.coreos.com/v1"
@@ -39,72 +38,55 @@ class Alert:
 def alerts(spec: EndpointSpec, namespace: str) -> list[Alert]:
     """Every alert of one endpoint, with the spec's thresholds."""
     thresholds = spec.alerts
-    select = f'namespace="{namespace}", mlep_endpoint="{spec.name}"'
-    by = "mlep_deployment"
-    requests = f"sum by ({by}) (rate(bentoml_service_request_total{{{select}}}[{RATE_WINDOW}]))"
-
-    def share(codes: str) -> str:
-        matching = (
-            f"sum by ({by}) (rate(bentoml_service_request_total"
-            f'{{{select}, http_response_code=~"{codes}"}}[{RATE_WINDOW}]))'
-        )
-        return f"100 * {matching} / {requests}"
-
-    container = f'namespace="{namespace}", container="{lbl.CONTAINER_NAME}"'
-    # Pods are <workload>-<replicaset hash>-<pod hash>; naming each workload keeps endpoint
-    # `fraud` from matching the pods of endpoint `fraud-scoring`.
-    workloads = "|".join(lbl.workload_name(spec.name, d.name) for d in spec.deployments)
-    pods = f'pod=~"({workloads})-[a-z0-9]+-[a-z0-9]+"'
-    usage_cpu = (
-        f"sum by (pod) (rate(container_cpu_usage_seconds_total{{{container}, {pods}}}"
-        f"[{RATE_WINDOW}]))"
+    value = queries.signal_values(
+        spec,
+        namespace,
+        RATE_WINDOW,
+        container=lbl.CONTAINER_NAME,
+        workload_name=lbl.workload_name,
     )
-    limit = 'sum by (pod) (kube_pod_container_resource_limits{{{}, {}, resource="{}"}})'
-    usage_memory = f"sum by (pod) (container_memory_working_set_bytes{{{container}, {pods}}})"
     title = spec.name.replace("-", " ").title().replace(" ", "")
     return [
         Alert(
             f"{title}LatencyP95High",
-            "1000 * histogram_quantile(0.95, sum by (le, mlep_deployment) ("
-            f"rate(bentoml_service_request_duration_seconds_bucket{{{select}}}[{RATE_WINDOW}])"
-            f")) > {thresholds.latency_p95_ms}",
+            f"{value['latency_p95_ms']} > {thresholds.latency_p95_ms}",
             "warning",
             f"p95 latency of {spec.name} above {thresholds.latency_p95_ms} ms",
             "latency",
         ),
         Alert(
             f"{title}SuccessRateLow",
-            f"{share('2..')} < {thresholds.success_rate_min_percent}",
+            f"{value['success_rate_min_percent']} < {thresholds.success_rate_min_percent}",
             "critical",
             f"success rate of {spec.name} below {thresholds.success_rate_min_percent} %",
             "success-rate",
         ),
         Alert(
             f"{title}ClientErrorRateHigh",
-            f"{share('4..')} > {thresholds.client_error_rate_max_percent}",
+            f"{value['client_error_rate_max_percent']} "
+            f"> {thresholds.client_error_rate_max_percent}",
             "info",
             f"4xx rate of {spec.name} above {thresholds.client_error_rate_max_percent} %",
             "client-errors",
         ),
         Alert(
             f"{title}ServerErrorRateHigh",
-            f"{share('5..')} > {thresholds.server_error_rate_max_percent}",
+            f"{value['server_error_rate_max_percent']} "
+            f"> {thresholds.server_error_rate_max_percent}",
             "critical",
             f"5xx rate of {spec.name} above {thresholds.server_error_rate_max_percent} %",
             "server-errors",
         ),
         Alert(
             f"{title}CpuHigh",
-            f"100 * {usage_cpu} / {limit.format(container, pods, 'cpu')} "
-            f"> {thresholds.cpu_max_percent}",
+            f"{value['cpu_max_percent']} > {thresholds.cpu_max_percent}",
             "warning",
             f"CPU of a {spec.name} pod above {thresholds.cpu_max_percent} % of its limit",
             "cpu",
         ),
         Alert(
             f"{title}MemoryHigh",
-            f"100 * {usage_memory} / {limit.format(container, pods, 'memory')} "
-            f"> {thresholds.memory_max_percent}",
+            f"{value['memory_max_percent']} > {thresholds.memory_max_percent}",
             "warning",
             f"memory of a {spec.name} pod above {thresholds.memory_max_percent} % of its limit",
             "memory",
