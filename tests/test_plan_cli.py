@@ -648,14 +648,19 @@ def test_bad_policy_config_exits_2_naming_policy_field_and_fix(
 
 def test_policy_config_prints_what_plan_checks(runs: dict[str, Result]) -> None:
     """The file `pulumi preview --policy-pack-config` takes: levels of the environment,
-    the rollout schedule and the traffic at the base."""
+    the rollout schedule and the traffic at the base, with the deployment that last carried
+    all of it (from git history: what a rollback returns to)."""
     result = runs["policy_config"]
     assert result.code == 0, result.stderr
     config = json.loads(result.stdout)
     assert config[STEPS] == {
         "endpoints": {"fraud-scoring": {"maxStepPercent": 25, "steps": [5, 25, 60, 100]}},
         "previousTraffic": {
-            "fraud-scoring": {"traffic": {"blue": 100, "green": 0}, "mirror_traffic": {}}
+            "fraud-scoring": {
+                "traffic": {"blue": 100, "green": 0},
+                "mirror_traffic": {},
+                "stable": "blue",
+            }
         },
     }
     assert config["id-01-token-auth"] == {"enforcementLevel": "disabled"}
