@@ -136,7 +136,7 @@ def _load_yaml(text: str | None, path: Path) -> Any:
 
 def _decoded(value: Any) -> Any:
     """An object given as a JSON string (`pulumi config set KEY '{...}'`, or a `pulumi new`
-    prompt's answer) is the object, as the program reads it (`__main__.read_namespace`)."""
+    prompt's answer) is the object, as the program reads it (`ml_endpoints.read_namespace`)."""
     if isinstance(value, str) and value[:1] in "{[":
         try:
             return json.loads(value)
