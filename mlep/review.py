@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlep.history import git, stable_deployments
+from mlep.history import git
 from mlep.plan import Plan, load_config, plan_stack
 from mlep.policy import Violation
 from models.endpoint import EndpointSpec
@@ -85,7 +85,8 @@ def review_stack(
     plan = plan_stack(
         project_dir, stack, base=base if before else None, policy_config=policy_config
     )
-    stable = stable_deployments(project_dir, stack, base) if before else {}
+    # The stable deployments plan_stack found in the base's history for the step rules.
+    stable = {name: entry.get("stable") for name, entry in (plan.previous or {}).items()}
     owners = _violations_by_endpoint(plan)
     old = {spec.name: spec for spec in before.endpoints} if before else {}
     new = {spec.name: spec for spec in plan.config.endpoints}

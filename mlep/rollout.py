@@ -34,8 +34,6 @@ class Change:
     endpoint: str
     before: str
     after: str
-    traffic_before: Shares
-    traffic_after: Shares
     summary: str  # one line, e.g. "green 25% -> 60%"
     notes: tuple[str, ...] = ()
 
@@ -120,8 +118,6 @@ def rollout_change(
             endpoint,
             text,
             text,
-            dict(spec.traffic),
-            dict(spec.traffic),
             f"{target} already carries all live traffic of {endpoint}: the rollout is complete",
         )
     traffic, step = next_step(spec, target)
@@ -198,7 +194,7 @@ def _change(
     if mirror != dict(spec.mirror_traffic):
         after = set_traffic(after, spec.name, "mirror_traffic", mirror)
     _validate(project_dir, stack, after)
-    return Change(path, spec.name, before, after, dict(spec.traffic), traffic, summary, notes)
+    return Change(path, spec.name, before, after, summary, notes)
 
 
 def _validate(project_dir: Path, stack: str, text: str) -> None:
