@@ -49,6 +49,8 @@ class Registration:
     # Recorded for tests; not part of the plan document (the contract fixes its keys).
     ignore_changes: list[str] = field(default_factory=list)
     deleted_with: str | None = None
+    # The alias types (or URNs) the engine would match state against.
+    aliases: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -87,6 +89,7 @@ class _RecordingMonitor(mocks.MockMonitor):
             inputs=wire_to_plain(inputs),
             ignore_changes=list(request.ignoreChanges),
             deleted_with=request.deletedWith or None,
+            aliases=[alias.spec.type or alias.urn for alias in request.aliases],
         )
         with self._lock:
             self.registrations.append(registration)

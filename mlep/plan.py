@@ -9,7 +9,7 @@ from typing import Any
 
 from mlep.history import stable_deployments
 from mlep.mock_runtime import ProgramRun, run_program
-from mlep.policy import Violation, run_pack
+from mlep.policy import Violation, evaluate
 from mlep.policy_config import (
     PreviousTraffic,
     previous_from_config,
@@ -112,9 +112,9 @@ def plan_stack(
         config=stack_file.engine_config,
         secret_keys=stack_file.secret_keys,
     )
-    # The deployable pack in policies/, run as its own process like the engine runs it.
+    # The policies of the deployable pack in policies/ (mlep/policy.py: why in-process).
     pack = project_dir / "policies"
-    result = run_pack(
+    result = evaluate(
         pack, run.resources, stack_policy_config(pack, config, previous, policy_config)
     )
     return Plan(

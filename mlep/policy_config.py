@@ -126,7 +126,7 @@ def _merge(base: dict[str, Any], layer: dict[str, Any]) -> dict[str, Any]:
             out[name] = entry
             continue
         before, after = _entry(out.get(name, {})), _entry(entry)
-        # A malformed entry is kept as given: run_pack rejects it with the policy's name.
+        # A malformed entry is kept as given: resolve_config rejects it with the policy's name.
         out[name] = {**before, **after} if isinstance(after, dict) else entry
     return out
 

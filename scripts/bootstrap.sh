@@ -21,7 +21,7 @@ find_python() {
   return 1
 }
 
-want="$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+want="$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" "$ROOT/scripts/bootstrap.sh" | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
   echo "Setting up .venv (first run, or the lock file changed) ..." >&2
   if [[ ! -x "$VENV/bin/python" ]]; then
@@ -29,7 +29,10 @@ if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
   fi
   # uv installs the ~400 MB of provider SDKs several times faster than pip.
   "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
-  "$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" --require-hashes "$ROOT/requirements.lock"
+  # Compiled once here, so no run pays for compiling the provider SDKs' modules (seconds per
+  # run where PYTHONDONTWRITEBYTECODE is set or site-packages is read-only).
+  "$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" --require-hashes --compile-bytecode \
+    "$ROOT/requirements.lock"
   "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e "$ROOT"
   echo "$want" >"$STAMP"
 fi

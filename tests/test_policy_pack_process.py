@@ -1,7 +1,7 @@
-"""The deployable pack, run as its own process over the Analyzer protocol the way the engine and
-`mlep plan` run it (mlep/policy.py). Slower than tests/test_policies.py, so kept to what only a
-real process proves: the pack starts, lists its policies, takes policy config per environment,
-and reads properties as they come off the wire.
+"""The deployable pack, run as its own process over the Analyzer protocol the way the engine runs
+it (tests/pack_process.py). Slower than tests/test_policies.py, so kept to what only a real
+process proves: the pack starts, lists its policies, takes policy config per environment, reads
+properties as they come off the wire, and finds exactly what `mlep plan` finds in-process.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from google.protobuf import empty_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from mlep.mock_runtime import ProgramRun
 from mlep.plan import plan_stack
-from mlep.policy import PackResult, _configs, _serving, _struct, run_pack
+from mlep.policy import PackResult, evaluate
 from mlep.policy_config import environment_config as policy_config
 from tests.conftest import ROOT, run_namespace
+from tests.pack_process import analyzer_info, run_pack, serving, struct, wire_config
 from tests.policy_helpers import POLICIES, POLICIES_DIR, endpoint_props, tokens
-from tests.scenarios import scenario
+from tests.scenarios import kubernetes_scenario, scenario
 
 NET01 = "net-01-endpoint-private"
 ID01 = "id-01-token-auth"
@@ -100,21 +100,78 @@ def test_public_endpoint_is_advisory_outside_prod() -> None:
     assert findings(found) == [(NET01, "advisory", urn) for urn in fraud_scoring_urns(run)]
 
 
+def kubernetes_max_run(environment: str) -> ProgramRun:
+    namespace = kubernetes_scenario("max")
+    namespace["environment"] = environment
+    return run_namespace(namespace)
+
+
+# A step of 75 for green (TRF-06/08) and a stable deployment that is not today's.
+STEP = {
+    "trf-06-08-traffic-steps": {
+        "previousTraffic": {"fraud-scoring": {"traffic": {"blue": 100}, "stable": "blue"}}
+    }
+}
+
+
+@pytest.mark.parametrize(
+    ("case", "program", "config"),
+    [
+        (
+            "azure max, dev",
+            lambda: max_run("dev", "enabled"),
+            lambda: policy_config(POLICIES_DIR, "dev"),
+        ),
+        (
+            "azure max, prod",
+            lambda: max_run("prod", "enabled"),
+            lambda: policy_config(POLICIES_DIR, "prod"),
+        ),
+        (
+            "azure max, prod, a step",
+            lambda: max_run("prod"),
+            lambda: policy_config(POLICIES_DIR, "prod") | STEP,
+        ),
+        ("azure max, all mandatory", lambda: max_run("dev"), lambda: {"all": "mandatory"}),
+        (
+            "kubernetes max, prod",
+            lambda: kubernetes_max_run("prod"),
+            lambda: policy_config(POLICIES_DIR, "prod"),
+        ),
+        (
+            "kubernetes max, some disabled",
+            lambda: kubernetes_max_run("dev"),
+            lambda: {
+                "all": "disabled",
+                "av-04-hpa-and-pdb": "advisory",
+                "pod-03-image-pinned": "remediate",
+            },
+        ),
+    ],
+)
+def test_mlep_finds_what_the_pack_process_finds(case: str, program: Any, config: Any) -> None:
+    """mlep evaluates the policies in-process (mlep/policy.py); the engine runs the pack over
+    gRPC. Same violations, levels, resources, messages and not-applicable reasons."""
+    run, settings = program(), config()
+    in_process = evaluate(POLICIES_DIR, run.resources, settings)
+    assert in_process == run_pack(POLICIES_DIR, run.resources, settings), case
+    assert in_process.violations or "disabled" in case, "a case that finds nothing proves little"
+
+
 @pytest.fixture(scope="module")
 def pack() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
     """The pack process, configured for prod."""
-    with _serving(POLICIES_DIR) as stub:
-        info = stub.GetAnalyzerInfo(empty_pb2.Empty())
+    with serving(POLICIES_DIR) as stub:
         stub.Configure(
             analyzer_pb2.ConfigureAnalyzerRequest(
-                policyConfig=_configs(info.policies, policy_config(POLICIES_DIR, "prod"))
+                policyConfig=wire_config(POLICIES_DIR, policy_config(POLICIES_DIR, "prod"))
             )
         )
         yield stub
 
 
 def test_analyzer_info_lists_every_policy(pack: analyzer_pb2_grpc.AnalyzerStub) -> None:
-    info = pack.GetAnalyzerInfo(empty_pb2.Empty())
+    info = analyzer_info(pack)
     assert info.name == "ml-endpoints"
     levels = {"mandatory": analyzer_pb2.MANDATORY, "advisory": analyzer_pb2.ADVISORY}
     assert [(p.name, p.enforcementLevel) for p in info.policies] == [
@@ -154,7 +211,7 @@ def analyze(stub: analyzer_pb2_grpc.AnalyzerStub, props: dict[str, Any]) -> list
     reply = stub.Analyze(
         analyzer_pb2.AnalyzeRequest(
             type=tokens.ONLINE_ENDPOINT,
-            properties=_struct(props),
+            properties=struct(props),
             urn="urn:pulumi:prod::ml-endpoints::x::fraud-scoring",
             name="fraud-scoring",
             options=analyzer_pb2.AnalyzerResourceOptions(protect=True),

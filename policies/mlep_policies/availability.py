@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from pulumi_policy import (
@@ -351,34 +352,14 @@ limits_sane = resource_policy(
 
 def _disruption_ready(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
-    hpas = [r for r in resources if r.resource_type == tokens.HPA]
-    pdbs = [r for r in resources if r.resource_type == tokens.PDB]
+    hpas = _HpaTargets([r for r in resources if r.resource_type == tokens.HPA])
+    pdbs = _BudgetIndex([r for r in resources if r.resource_type == tokens.PDB])
     for resource in resources:
         if resource.resource_type != tokens.K8S_DEPLOYMENT:
             continue
         props = resource.props
         name, namespace = text(get(props, "metadata", "name")), namespace_of(props)
-        target = [
-            (
-                _namespace(h.props),
-                get(h.props, "spec", "scaleTargetRef", "kind"),
-                get(h.props, "spec", "scaleTargetRef", "name"),
-                h,
-            )
-            for h in hpas
-        ]
-        mine = [h for ns, k, n, h in target if (ns, k, n) == (namespace, "Deployment", name)]
-        # An HPA whose target is unknown during preview may be this Deployment's.
-        maybe = [
-            h
-            for ns, k, n, h in target
-            if UNKNOWN in (ns, k, n)
-            and same(ns, namespace)
-            and same(k, "Deployment")
-            and same(n, name)
-        ]
-        if not mine and maybe:
-            mine = maybe[:1]
+        mine = hpas.of(namespace, name)
         if len(mine) != 1:
             report(
                 f"Deployment {name!r} has {len(mine)} HorizontalPodAutoscalers; it needs "
@@ -389,15 +370,7 @@ def _disruption_ready(args: StackValidationArgs, report: ReportViolation) -> Non
         if replicas is None or replicas < 2:
             continue
         labels = get(pod_template("Deployment", props)[0], "labels")
-        budgets = [
-            p
-            for p in pdbs
-            if same(_namespace(p.props), namespace)
-            and (
-                labels is UNKNOWN
-                or selector_matches(get(p.props, "spec", "selector"), entries(labels))
-            )
-        ]
+        budgets = pdbs.selecting(namespace, labels)
         if not budgets:
             report(
                 f"Deployment {name!r} can run {replicas} replicas but has no "
@@ -412,6 +385,83 @@ def _disruption_ready(args: StackValidationArgs, report: ReportViolation) -> Non
                     "maxUnavailable: 1.",
                     budget.urn,
                 )
+
+
+class _HpaTargets:
+    """The HPAs by the Deployment they scale, read once (a fleet has hundreds)."""
+
+    def __init__(self, hpas: list[PolicyResource]) -> None:
+        self._known: dict[tuple[Any, Any, Any], list[PolicyResource]] = {}
+        self._unknown: list[tuple[Any, Any, Any, PolicyResource]] = []
+        for hpa in hpas:
+            target = (
+                _namespace(hpa.props),
+                get(hpa.props, "spec", "scaleTargetRef", "kind"),
+                get(hpa.props, "spec", "scaleTargetRef", "name"),
+            )
+            if UNKNOWN in target:
+                self._unknown.append((*target, hpa))
+            else:
+                self._known.setdefault(target, []).append(hpa)
+
+    def of(self, namespace: str, name: str) -> list[PolicyResource]:
+        mine = self._known.get((namespace, "Deployment", name), [])
+        if mine:
+            return mine
+        # An HPA whose target is unknown during preview may be this Deployment's.
+        maybe = [
+            hpa
+            for ns, kind, target, hpa in self._unknown
+            if same(ns, namespace) and same(kind, "Deployment") and same(target, name)
+        ]
+        return maybe[:1]
+
+
+class _BudgetIndex:
+    """PodDisruptionBudgets by namespace and matchLabels entry, so finding a Deployment's
+    budgets reads only the candidates instead of every budget in the stack."""
+
+    def __init__(self, pdbs: list[PolicyResource]) -> None:
+        self._by_label: dict[tuple[Any, str, Any], list[PolicyResource]] = {}
+        # Budgets whose matchLabels do not narrow them down (empty, unknown, expressions only).
+        self._broad: list[PolicyResource] = []
+        keyed: list[tuple[PolicyResource, list[tuple[Any, str, Any]]]] = []
+        for pdb in pdbs:
+            namespace = _namespace(pdb.props)
+            selector = get(pdb.props, "spec", "selector")
+            items = [
+                (namespace, key, value)
+                for key, value in entries(get(selector, "matchLabels")).items()
+                if value is not UNKNOWN
+            ]
+            if items and namespace is not UNKNOWN:
+                keyed.append((pdb, items))
+            else:
+                self._broad.append(pdb)
+        # Each budget is filed under its rarest entry (an endpoint's name, not `deployment: blue`).
+        counts = Counter(item for _, items in keyed for item in items)
+        for pdb, items in keyed:
+            rarest = min(items, key=lambda item: (counts[item], item[1]))
+            self._by_label.setdefault(rarest, []).append(pdb)
+
+    def selecting(self, namespace: str, labels: Any) -> list[PolicyResource]:
+        known = entries(labels)
+        if labels is UNKNOWN or UNKNOWN in known.values():
+            candidates = [*self._broad, *(p for ps in self._by_label.values() for p in ps)]
+        else:
+            candidates = [
+                *self._broad,
+                *(p for k, v in known.items() for p in self._by_label.get((namespace, k, v), [])),
+            ]
+        return [
+            p
+            for p in candidates
+            if same(_namespace(p.props), namespace)
+            and (
+                labels is UNKNOWN
+                or selector_matches(get(p.props, "spec", "selector"), entries(labels))
+            )
+        ]
 
 
 def _namespace(props: Any) -> Any:
