@@ -24,6 +24,7 @@ from mlep_policies.define import (
 )
 from mlep_policies.reading import (
     UNKNOWN,
+    SelectorIndex,
     elements,
     endpoint_definitions,
     entries,
@@ -32,7 +33,6 @@ from mlep_policies.reading import (
     namespace_of,
     pod_template,
     resource_id_parts,
-    selector_matches,
     text,
 )
 
@@ -177,18 +177,24 @@ def _namespace_isolated(args: StackValidationArgs, report: ReportViolation) -> N
     for resource in args.resources:
         if kind(resource.resource_type) in tokens.WORKLOAD_KINDS:
             serving[namespace_of(resource.props)].append(resource)
+    # Each policy read once: (denies ingress, admits the gateway), found by what it selects.
+    index = SelectorIndex(
+        [
+            (
+                namespace_of(p.props),
+                get(p.props, "spec", "podSelector"),
+                (_denies_ingress(p), _admits_gateway(p, config)),
+            )
+            for p in policies
+        ]
+    )
     for namespace, workloads in sorted(serving.items()):
-        in_namespace = [p for p in policies if namespace_of(p.props) == namespace]
         for workload in workloads:
             pod_labels = entries(
                 get(pod_template(kind(workload.resource_type) or "", workload.props)[0], "labels")
             )
-            selecting = [
-                p
-                for p in in_namespace
-                if selector_matches(get(p.props, "spec", "podSelector"), pod_labels)
-            ]
-            if not any(_denies_ingress(p) for p in selecting):
+            selecting = index.selecting(namespace, pod_labels)
+            if not any(denies for denies, _ in selecting):
                 report(
                     f"pods of {get(workload.props, 'metadata', 'name')!r} in namespace "
                     f"{namespace!r} have no default-deny NetworkPolicy (NET-04). Fix: add a "
@@ -196,7 +202,7 @@ def _namespace_isolated(args: StackValidationArgs, report: ReportViolation) -> N
                     "them (the program's ml-endpoints-default-deny).",
                     workload.urn,
                 )
-            if not any(_admits_gateway(p, config) for p in selecting):
+            if not any(admits for _, admits in selecting):
                 report(
                     f"no NetworkPolicy admits the Gateway's proxies to "
                     f"{get(workload.props, 'metadata', 'name')!r} (NET-04). Fix: allow ingress "

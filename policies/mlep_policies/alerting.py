@@ -87,18 +87,24 @@ def stack_alerts(resources: list[PolicyResource]) -> list[Alert]:
     return found
 
 
-def covered(alerts: list[Alert], endpoint: str, deployment: str | None = None) -> set[str]:
-    """The signals alerted for an endpoint (or one of its deployments)."""
-    signals: set[str] = set()
-    for alert in alerts:
-        if alert.endpoint not in (endpoint, ANY):
-            continue
-        if deployment is None and alert.deployment is not None:
-            continue
-        if alert.deployment not in (None, deployment):
-            continue
-        signals |= alert.signals
-    return signals
+class Coverage:
+    """The signals alerted per endpoint and deployment, gathered once from the stack's alerts
+    (a fleet has thousands; looking each endpoint up must not read them all)."""
+
+    def __init__(self, alerts: list[Alert]) -> None:
+        self._signals: dict[tuple[str, str | None], set[str]] = {}
+        for alert in alerts:
+            self._signals.setdefault((alert.endpoint, alert.deployment), set()).update(
+                alert.signals
+            )
+
+    def of(self, endpoint: str, deployment: str | None = None) -> set[str]:
+        """The signals alerted for an endpoint (or one of its deployments): its own alerts
+        and those whose target is unknown during preview (ANY)."""
+        keys = [(endpoint, None), (ANY, None)]
+        if deployment is not None:
+            keys += [(endpoint, deployment), (ANY, deployment)]
+        return set().union(*(self._signals.get(key, set()) for key in keys))
 
 
 def _metric_alerts(resource: PolicyResource) -> Iterator[Alert]:

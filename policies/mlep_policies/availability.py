@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
 from pulumi_policy import (
@@ -24,11 +23,11 @@ from mlep_policies.define import (
 )
 from mlep_policies.reading import (
     UNKNOWN,
+    SelectorIndex,
     as_int,
     as_number,
     containers,
     elements,
-    entries,
     gateway_seconds,
     get,
     iso_seconds,
@@ -38,7 +37,6 @@ from mlep_policies.reading import (
     pod_template,
     resource_id_parts,
     same,
-    selector_matches,
     text,
     traffic_settings,
 )
@@ -353,7 +351,13 @@ limits_sane = resource_policy(
 def _disruption_ready(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
     hpas = _HpaTargets([r for r in resources if r.resource_type == tokens.HPA])
-    pdbs = _BudgetIndex([r for r in resources if r.resource_type == tokens.PDB])
+    pdbs = SelectorIndex(
+        [
+            (_namespace(r.props), get(r.props, "spec", "selector"), r)
+            for r in resources
+            if r.resource_type == tokens.PDB
+        ]
+    )
     for resource in resources:
         if resource.resource_type != tokens.K8S_DEPLOYMENT:
             continue
@@ -415,53 +419,6 @@ class _HpaTargets:
             if same(ns, namespace) and same(kind, "Deployment") and same(target, name)
         ]
         return maybe[:1]
-
-
-class _BudgetIndex:
-    """PodDisruptionBudgets by namespace and matchLabels entry, so finding a Deployment's
-    budgets reads only the candidates instead of every budget in the stack."""
-
-    def __init__(self, pdbs: list[PolicyResource]) -> None:
-        self._by_label: dict[tuple[Any, str, Any], list[PolicyResource]] = {}
-        # Budgets whose matchLabels do not narrow them down (empty, unknown, expressions only).
-        self._broad: list[PolicyResource] = []
-        keyed: list[tuple[PolicyResource, list[tuple[Any, str, Any]]]] = []
-        for pdb in pdbs:
-            namespace = _namespace(pdb.props)
-            selector = get(pdb.props, "spec", "selector")
-            items = [
-                (namespace, key, value)
-                for key, value in entries(get(selector, "matchLabels")).items()
-                if value is not UNKNOWN
-            ]
-            if items and namespace is not UNKNOWN:
-                keyed.append((pdb, items))
-            else:
-                self._broad.append(pdb)
-        # Each budget is filed under its rarest entry (an endpoint's name, not `deployment: blue`).
-        counts = Counter(item for _, items in keyed for item in items)
-        for pdb, items in keyed:
-            rarest = min(items, key=lambda item: (counts[item], item[1]))
-            self._by_label.setdefault(rarest, []).append(pdb)
-
-    def selecting(self, namespace: str, labels: Any) -> list[PolicyResource]:
-        known = entries(labels)
-        if labels is UNKNOWN or UNKNOWN in known.values():
-            candidates = [*self._broad, *(p for ps in self._by_label.values() for p in ps)]
-        else:
-            candidates = [
-                *self._broad,
-                *(p for k, v in known.items() for p in self._by_label.get((namespace, k, v), [])),
-            ]
-        return [
-            p
-            for p in candidates
-            if same(_namespace(p.props), namespace)
-            and (
-                labels is UNKNOWN
-                or selector_matches(get(p.props, "spec", "selector"), entries(labels))
-            )
-        ]
 
 
 def _namespace(props: Any) -> Any:

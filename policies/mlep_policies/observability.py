@@ -11,7 +11,7 @@ from mlep_policies import tokens
 from mlep_policies.alerting import (
     DEPLOYMENT_SIGNALS,
     ENDPOINT_SIGNALS,
-    covered,
+    Coverage,
     describe,
     stack_alerts,
     stack_deployments,
@@ -39,8 +39,9 @@ from mlep_policies.reading import (
 def _alerts_complete(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
     alerts = stack_alerts(resources)
+    coverage = Coverage(alerts)
     for endpoint, urn in sorted(stack_endpoints(resources).items()):
-        missing = set(ENDPOINT_SIGNALS) - covered(alerts, endpoint)
+        missing = set(ENDPOINT_SIGNALS) - coverage.of(endpoint)
         if missing:
             report(
                 f"endpoint {endpoint!r} has no alert on {describe(missing)} (OBS-01). Fix: set "
@@ -49,7 +50,7 @@ def _alerts_complete(args: StackValidationArgs, report: ReportViolation) -> None
                 urn,
             )
     for (endpoint, deployment), urn in sorted(stack_deployments(resources).items()):
-        missing = set(DEPLOYMENT_SIGNALS) - covered(alerts, endpoint, deployment)
+        missing = set(DEPLOYMENT_SIGNALS) - coverage.of(endpoint, deployment)
         if missing:
             report(
                 f"deployment {endpoint}/{deployment} has no alert on {describe(missing)} "

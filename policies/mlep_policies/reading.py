@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pulumi_policy.proxy import UnknownValueError
 
@@ -21,6 +22,7 @@ class _Unknown:
 
 
 UNKNOWN: Any = _Unknown()
+T = TypeVar("T")
 
 
 def get(props: Any, *path: str | int) -> Any:
@@ -324,6 +326,52 @@ def selector_matches(selector: Any, labels: Mapping[str, Any]) -> bool:
         _expression_matches(expression, labels)
         for expression in elements(get(selector, "matchExpressions"))
     )
+
+
+class SelectorIndex(Generic[T]):
+    """Objects with a label selector (PodDisruptionBudgets, NetworkPolicies) by the labels they
+    select. Each is filed under its selector's rarest known matchLabels entry (an endpoint's
+    name, not `deployment: blue`), so finding the ones that select a pod reads a few candidates
+    instead of every object in a fleet. Matching itself is `selector_matches`."""
+
+    def __init__(self, objects: Sequence[tuple[Any, Any, T]]) -> None:
+        """``objects``: (namespace, selector, the object), namespace possibly UNKNOWN."""
+        self._filed: dict[tuple[Any, str, Any], list[tuple[Any, Any, T]]] = {}
+        # Selectors that do not narrow down by a known entry (empty, unknown, expressions only).
+        self._broad: list[tuple[Any, Any, T]] = []
+        keyed = []
+        for namespace, selector, item in objects:
+            known = [
+                (namespace, key, value)
+                for key, value in entries(get(selector, "matchLabels")).items()
+                if value is not UNKNOWN
+            ]
+            if known and namespace is not UNKNOWN:
+                keyed.append((known, (namespace, selector, item)))
+            else:
+                self._broad.append((namespace, selector, item))
+        counts = Counter(entry for known, _ in keyed for entry in known)
+        for known, filed in keyed:
+            rarest = min(known, key=lambda entry: (counts[entry], entry[1]))
+            self._filed.setdefault(rarest, []).append(filed)
+
+    def selecting(self, namespace: Any, labels: Any) -> list[T]:
+        """The objects in ``namespace`` whose selector selects pods with ``labels``
+        (labels UNKNOWN during preview: every object in the namespace may)."""
+        known = entries(labels)
+        if labels is UNKNOWN or UNKNOWN in known.values():
+            candidates = [*self._broad, *(o for filed in self._filed.values() for o in filed)]
+        else:
+            candidates = [
+                *self._broad,
+                *(o for k, v in known.items() for o in self._filed.get((namespace, k, v), [])),
+            ]
+        return [
+            item
+            for item_namespace, selector, item in candidates
+            if same(item_namespace, namespace)
+            and (labels is UNKNOWN or selector_matches(selector, known))
+        ]
 
 
 def _expression_matches(expression: Any, labels: Mapping[str, Any]) -> bool:

@@ -15,7 +15,7 @@ from pulumi_policy import (
 )
 
 from mlep_policies import tokens
-from mlep_policies.alerting import covered, stack_alerts
+from mlep_policies.alerting import Coverage, stack_alerts
 from mlep_policies.define import MANDATORY, integer, resource_policy, settings, stack_policy
 from mlep_policies.reading import (
     UNKNOWN,
@@ -118,10 +118,17 @@ mirror_traffic = resource_policy(
 
 
 def _waits_for_deployments(args: StackValidationArgs, report: ReportViolation) -> None:
-    deployments = [r for r in args.resources if r.resource_type == tokens.ONLINE_DEPLOYMENT]
+    deployments = _Deployments(
+        [r for r in args.resources if r.resource_type == tokens.ONLINE_DEPLOYMENT]
+    )
+    services = {
+        f"{namespace_of(r.props)}/{text(get(r.props, 'metadata', 'name'))}": r.urn
+        for r in args.resources
+        if r.resource_type == tokens.K8S_SERVICE
+    }
     for resource in args.resources:
         if resource.resource_type == tokens.HTTP_ROUTE:
-            _route_waits_for_services(resource, args.resources, report)
+            _route_waits_for_services(resource, services, report)
             continue
         for setting in traffic_settings(resource.resource_type, resource.props):
             # Every key, whatever its share: Azure rejects traffic that names a deployment
@@ -129,12 +136,7 @@ def _waits_for_deployments(args: StackValidationArgs, report: ReportViolation) -
             named = set(setting.traffic or {}) | set(setting.mirror or {})
             waits_for = {d.urn for d in resource.dependencies}
             for name in sorted(named):
-                candidates = {
-                    d.urn
-                    for d in deployments
-                    if _matches(get(d.props, "endpointName"), setting.endpoint)
-                    and _matches(get(d.props, "deploymentName"), name)
-                }
+                candidates = deployments.named(setting.endpoint, name)
                 if not candidates:
                     report(
                         f"endpoint {setting.endpoint!r}: traffic names {name!r}, which is not "
@@ -151,21 +153,33 @@ def _waits_for_deployments(args: StackValidationArgs, report: ReportViolation) -
                     )
 
 
-def _matches(value: Any, name: str) -> bool:
-    # A name unknown during preview may be any name: a deployment's endpointName is usually
-    # the endpoint's output, unknown while the endpoint is being created.
-    return value is UNKNOWN or value == name
+class _Deployments:
+    """The stack's online deployments by (endpoint, deployment) name, read once."""
+
+    def __init__(self, deployments: list[PolicyResource]) -> None:
+        self._known: dict[tuple[Any, Any], set[str]] = {}
+        self._unknown: list[tuple[Any, Any, str]] = []
+        for d in deployments:
+            key = (get(d.props, "endpointName"), get(d.props, "deploymentName"))
+            if UNKNOWN in key:
+                self._unknown.append((*key, d.urn))
+            else:
+                self._known.setdefault(key, set()).add(d.urn)
+
+    def named(self, endpoint: str, name: str) -> set[str]:
+        # A name unknown during preview may be any name: a deployment's endpointName is
+        # usually the endpoint's output, unknown while the endpoint is being created.
+        return self._known.get((endpoint, name), set()) | {
+            urn
+            for e, d, urn in self._unknown
+            if (e is UNKNOWN or e == endpoint) and (d is UNKNOWN or d == name)
+        }
 
 
 def _route_waits_for_services(
-    route: PolicyResource, resources: list[PolicyResource], report: ReportViolation
+    route: PolicyResource, services: dict[str, str], report: ReportViolation
 ) -> None:
     namespace = namespace_of(route.props)
-    services = {
-        f"{namespace_of(r.props)}/{text(get(r.props, 'metadata', 'name'))}": r.urn
-        for r in resources
-        if r.resource_type == tokens.K8S_SERVICE
-    }
     waits_for = {d.urn for d in route.dependencies}
     named: set[str] = set()
     for rule in elements(get(route.props, "spec", "rules")):
@@ -445,14 +459,14 @@ traffic_steps = resource_policy(
 
 def _live_deployments_alerted(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
-    alerts = stack_alerts(resources)
+    coverage = Coverage(stack_alerts(resources))
     for resource in resources:
         for setting in traffic_settings(resource.resource_type, resource.props):
             shares = setting.shares() or {}
             for deployment, share in sorted(shares.items()):
                 if share <= 0:
                     continue
-                signals = covered(alerts, setting.endpoint, deployment)
+                signals = coverage.of(setting.endpoint, deployment)
                 missing = []
                 if "latency" not in signals:
                     missing.append("latency")
