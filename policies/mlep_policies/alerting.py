@@ -101,7 +101,7 @@ class Coverage:
     def of(self, endpoint: str, deployment: str | None = None) -> set[str]:
         """The signals alerted for an endpoint (or one of its deployments): its own alerts
         and those whose target is unknown during preview (ANY)."""
-        keys = [(endpoint, None), (ANY, None)]
+        keys: list[tuple[str, str | None]] = [(endpoint, None), (ANY, None)]
         if deployment is not None:
             keys += [(endpoint, deployment), (ANY, deployment)]
         return set().union(*(self._signals.get(key, set()) for key in keys))
