@@ -107,8 +107,8 @@ def load_policies(pack_dir: Path) -> list[Policy]:
 
 
 def evaluate(pack_dir: Path, resources: list[Registration], config: dict[str, Any]) -> PackResult:
-    """Every resource policy over every custom resource, then the stack policies over all of
-    them; violations sorted for stable output."""
+    """Each enabled policy in the pack's order: a resource policy over every custom resource,
+    a stack policy over all of them at once. Violations sorted for stable output."""
     policies = load_policies(pack_dir)
     settings = resolve_config(policies, config)
     enabled = [p for p in policies if settings[p.name].level != EnforcementLevel.DISABLED]
