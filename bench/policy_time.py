@@ -11,13 +11,11 @@ import sys
 import time
 from pathlib import Path
 
-from bench.fleet import is_component
+from bench.fleet import STACK_TYPE, is_component
 from mlep.mock_runtime import Registration
 from mlep.plan import load_config
 from mlep.policy import evaluate
 from mlep.policy_config import stack_policy_config
-
-STACK_TYPE = "pulumi:pulumi:Stack"
 
 
 def main() -> None:

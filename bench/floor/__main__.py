@@ -14,9 +14,7 @@ from typing import Any
 
 import pulumi
 
-from bench.fleet import is_component
-
-STACK_TYPE = "pulumi:pulumi:Stack"
+from bench.fleet import STACK_TYPE, is_component
 
 
 def main() -> None:
