@@ -1,6 +1,9 @@
-"""Run the floor program (bench/floor) under mlep's mock runtime; write the URNs it registered.
+"""Run the floor program (bench/floor) under mlep's mock runtime; write what it registered.
 
-python -m bench.floor_run PLAN.json URNS.json
+python -m bench.floor_run STACK PLAN.json provider|generic OUT.json
+
+OUT.json maps each URN to the inputs registered for it (secrets as "[secret]", the plan
+document's form), for bench/run.py to check against the plan.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ PROGRAM = Path(__file__).resolve().parent / "floor" / "__main__.py"
 
 
 def main() -> None:
-    stack, plan, urns = sys.argv[1:4]
-    run = run_program(PROGRAM, "ml-endpoints", stack, {"floor:plan": plan}, [])
-    Path(urns).write_text(json.dumps(sorted(r.urn for r in run.resources)))
+    stack, plan, classes, out = sys.argv[1:5]
+    config = {"floor:plan": plan, "floor:classes": classes}
+    run = run_program(PROGRAM, "ml-endpoints", stack, config, [])
+    Path(out).write_text(json.dumps({r.urn: r.inputs for r in run.resources}))
 
 
 if __name__ == "__main__":

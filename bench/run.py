@@ -8,8 +8,10 @@ measures, each in a fresh process:
   evaluates the policies in the same process, so that is all of it);
 - the policy evaluation alone (mlep.policy.evaluate over the plan's resources, timed here);
 - the floor: bench/floor registers the same resources with the same inputs, parents and
-  dependencies through the SDK's generic resource classes under the same mock runtime, with
-  no components and no validation. Its URNs must equal the plan's, or the run fails.
+  dependencies through the provider SDKs' resource classes under the same mock runtime, with
+  no components and no validation; and, for reference, the generic floor: the same through
+  `pulumi.CustomResource` (no provider classes). Each must register exactly the plan's
+  resources (URNs and inputs), or the run fails.
 
 Then it prints the ratio of plan to floor, the growth from 100 to 500 endpoints, and whether
 each target holds. Exit 0 when every target holds, 1 when one does not.
@@ -64,6 +66,7 @@ class Row:
     policy_s: float
     floor_s: float
     floor_peak_mib: float
+    generic_floor_s: float
 
     @property
     def ratio(self) -> float:
@@ -114,7 +117,7 @@ def bench_one(workdir: Path, target: str, size: int) -> Row:
         workdir,
         stdout=plan_file,
     )
-    urns = sorted(r["urn"] for r in json.loads(plan_file.read_text())["resources"])
+    registered = {r["urn"]: r["inputs"] for r in json.loads(plan_file.read_text())["resources"]}
     timer = subprocess.run(
         [python, "-m", "bench.policy_time", str(workdir), stack, str(plan_file)],
         cwd=workdir,
@@ -124,23 +127,39 @@ def bench_one(workdir: Path, target: str, size: int) -> Row:
         check=True,
     )
     policy = json.loads(timer.stdout)
-    floor_urns = workdir / f"{stack}.floor-urns.json"
-    floor = measure(
-        [python, "-m", "bench.floor_run", stack, str(plan_file), str(floor_urns)],
-        workdir,
-    )
-    if json.loads(floor_urns.read_text()) != urns:
-        sys.exit(f"{stack}: the floor program did not register the plan's resources")
+    floors = {
+        classes: floor(workdir, stack, plan_file, classes, registered)
+        for classes in ("provider", "generic")
+    }
     return Row(
         target,
         size,
-        len(urns),
+        len(registered),
         plan.seconds,
         plan.peak_mib,
         policy["seconds"],
-        floor.seconds,
-        floor.peak_mib,
+        floors["provider"].seconds,
+        floors["provider"].peak_mib,
+        floors["generic"].seconds,
     )
+
+
+def floor(
+    workdir: Path, stack: str, plan_file: Path, classes: str, registered: dict[str, Any]
+) -> Measure:
+    """Run the floor program over the plan's resources; it must register exactly those."""
+    out = workdir / f"{stack}.floor-{classes}.json"
+    measured = measure(
+        [sys.executable, "-m", "bench.floor_run", stack, str(plan_file), classes, str(out)],
+        workdir,
+    )
+    floor_registered = json.loads(out.read_text())
+    if floor_registered.keys() != registered.keys():
+        sys.exit(f"{stack}: the {classes} floor did not register the plan's resources")
+    for urn, inputs in registered.items():
+        if floor_registered[urn] != inputs:
+            sys.exit(f"{stack}: the {classes} floor registered other inputs for {urn}")
+    return measured
 
 
 def machine() -> str:
@@ -169,7 +188,7 @@ def report(rows: list[Row]) -> list[str]:
     """The table, the growth per target, and the targets that do not hold."""
     header = (
         f"{'target':<11}{'endpoints':>10}{'resources':>10}{'plan s':>9}{'peak MiB':>10}"
-        f"{'policy s':>10}{'floor s':>9}{'floor MiB':>11}{'x floor':>9}"
+        f"{'policy s':>10}{'floor s':>9}{'floor MiB':>11}{'x floor':>9}{'generic s':>11}"
     )
     print(header)
     print("-" * len(header))
@@ -177,7 +196,7 @@ def report(rows: list[Row]) -> list[str]:
         print(
             f"{r.target:<11}{r.endpoints:>10}{r.resources:>10}{r.plan_s:>9.1f}"
             f"{r.plan_peak_mib:>10.0f}{r.policy_s:>10.2f}{r.floor_s:>9.1f}"
-            f"{r.floor_peak_mib:>11.0f}{r.ratio:>9.2f}"
+            f"{r.floor_peak_mib:>11.0f}{r.ratio:>9.2f}{r.generic_floor_s:>11.1f}"
         )
     missed: list[str] = []
     print()

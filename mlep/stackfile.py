@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,24 @@ class StackFile:
     namespace: dict[str, Any]  # ml-endpoints:* values, keys without the prefix
     engine_config: dict[str, str]  # every key as the engine passes it (objects as JSON)
     secret_keys: list[str]  # keys whose value was `secure:` (replaced by a placeholder)
-    lines: dict[str, int] = field(default_factory=dict)  # field path -> line number
+    text: str = ""  # the YAML source
+
+    @cached_property
+    def lines(self) -> dict[str, int]:
+        """Field path -> line number, for messages about the file (parsed only when asked:
+        the round-trip parser that knows lines is several times slower than the values')."""
+        config = _load_yaml(self.text, self.path, round_trip=True) or {}
+        config = config.get("config") if isinstance(config, dict) else None
+        lines: dict[str, int] = {}
+        if isinstance(config, CommentedMap):
+            for raw_key, value in config.items():
+                key = str(raw_key)
+                if ":" in key and not key.startswith(f"{NAMESPACE}:"):
+                    continue
+                short = key.removeprefix(f"{NAMESPACE}:")
+                lines[short] = config.lc.key(raw_key)[0] + 1
+                _collect_lines(value, [short], lines)
+        return lines
 
 
 def read_project(project_dir: Path) -> str:
@@ -57,7 +75,7 @@ def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackF
         text = path.read_text()
     data = _load_yaml(text, path)
     if data is None:
-        data = CommentedMap()
+        data = {}
     if not isinstance(data, dict):
         raise UsageError(f"{path.name}: the top level must be a mapping with a `config:` key")
     unknown = sorted(
@@ -67,14 +85,13 @@ def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackF
         raise UsageError(
             f"{path.name}: unknown top-level key(s) {', '.join(unknown)}; expected `config:`"
         )
-    config = data.get("config") or CommentedMap()
-    if not isinstance(config, CommentedMap):
+    config = data.get("config") or {}
+    if not isinstance(config, dict):
         raise UsageError(f"{path.name}: `config:` must be a mapping of `namespace:key: value`")
 
     namespace: dict[str, Any] = {}
     engine: dict[str, str] = {}
     secret_keys: list[str] = []
-    lines: dict[str, int] = {}
     for raw_key, raw_value in config.items():
         key = str(raw_key) if ":" in str(raw_key) else f"{NAMESPACE}:{raw_key}"
         value = raw_value
@@ -86,9 +103,7 @@ def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackF
         if key.startswith(f"{NAMESPACE}:"):
             short = key[len(NAMESPACE) + 1 :]
             namespace[short] = _decoded(value)
-            lines[short] = config.lc.key(raw_key)[0] + 1
-            _collect_lines(value, [short], lines)
-    return StackFile(stack, path, namespace, engine, secret_keys, lines)
+    return StackFile(stack, path, namespace, engine, secret_keys, text)
 
 
 def read_stack_at(project_dir: Path, stack: str, gitref: str) -> StackFile:
@@ -117,11 +132,13 @@ def read_stack_at(project_dir: Path, stack: str, gitref: str) -> StackFile:
     return read_stack(project_dir, stack, shown.stdout)
 
 
-def _load_yaml(text: str | None, path: Path) -> Any:
+def _load_yaml(text: str | None, path: Path, round_trip: bool = False) -> Any:
+    """The document's values (YAML 1.2, as the Pulumi CLI reads it); with ``round_trip``,
+    as ruamel's CommentedMap/CommentedSeq, which know the line of every key and item."""
     if text is None:
         raise UsageError(f"{path} not found; run mlep from the project directory")
     try:
-        return YAML(typ="rt").load(text)
+        return YAML(typ="rt" if round_trip else "safe").load(text)
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

@@ -30,7 +30,7 @@ def test_fleet_stacks_are_valid_with_every_feature_on(target: str) -> None:
 
 
 def row(target: str, endpoints: int, plan_s: float, peak: float, floor_s: float) -> Row:
-    return Row(target, endpoints, endpoints * 20, plan_s, peak, 1.0, floor_s, 500.0)
+    return Row(target, endpoints, endpoints * 20, plan_s, peak, 1.0, floor_s, 500.0, floor_s / 2)
 
 
 def test_report_passes_a_fleet_within_every_target(capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,24 +1,79 @@
 """The floor: a Pulumi program with no components and no validation.
 
 It registers the resources of a plan document (`mlep plan --json`) exactly as recorded (type,
-name, parent, dependencies, protect, inputs), with the SDK's generic resource classes and
-nothing else, so running it under mlep's mock runtime costs what registering those resources
-costs and no more. bench/run.py times it beside `mlep plan` over the same stack.
+name, parent, dependencies, protect, inputs) and nothing else, so running it under mlep's
+mock runtime costs what registering those resources costs and no more. bench/run.py times it
+beside `mlep plan` over the same stack, and checks that it registered the same requests.
+
+Config `floor:classes` picks how it declares each resource:
+
+- `provider` (the floor the targets are checked against): the provider SDK's class for the
+  type (`pulumi_azure_native.monitor.MetricAlert`, `pulumi_kubernetes.apps.v1.Deployment`,
+  `pulumi_kubernetes.apiextensions.CustomResource` for a custom resource kind), the way a
+  hand-written program declares it, with the same alias options as the plan (the stack
+  transformation of components/aliases.py);
+- `generic`: `pulumi.CustomResource` with the type token, the engine's cheapest path, for
+  reference.
+
+Resources of ml-endpoints' own component types are declared as plain ComponentResources
+either way, so parents, and with them URNs, match the plan's.
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pulumi
 
 from bench.fleet import STACK_TYPE, is_component
+from components.aliases import drop_unused_version_aliases
+
+_CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+def provider_class(token: str) -> type[pulumi.CustomResource]:
+    """The provider SDK class that declares resources of ``token``."""
+    package, module, kind = token.split(":")
+    if package == "azure-native":
+        return getattr(importlib.import_module(f"pulumi_azure_native.{module}"), kind)  # type: ignore[no-any-return]
+    if package == "kubernetes":
+        group, version = module.rsplit("/", 1)
+        builtin = group.removesuffix(".k8s.io")
+        if "." not in builtin:
+            package_module = importlib.import_module(f"pulumi_kubernetes.{builtin}.{version}")
+            return getattr(package_module, kind)  # type: ignore[no-any-return]
+        # A custom resource kind (Gateway API, Prometheus Operator, ...).
+        return importlib.import_module("pulumi_kubernetes.apiextensions").CustomResource  # type: ignore[no-any-return]
+    raise SystemExit(f"floor: no provider class known for {token}")
+
+
+def keyword_arguments(cls: type, token: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The class's keyword arguments for wire-form inputs: top-level names in snake_case,
+    nested values as they are (the SDK maps nested camelCase keys unchanged)."""
+    # azure-native and Kubernetes classes take their arguments in _internal_init.
+    parameters = inspect.signature(getattr(cls, "_internal_init", cls)).parameters
+    arguments = {}
+    for key, value in inputs.items():
+        argument = _CAMEL_HUMP.sub("_", key).lower()
+        # The SDKs rename an input that clashes with the first parameter (`resourceName`).
+        arguments[argument + "_" if argument == "resource_name" else argument] = value
+    unknown = sorted(set(arguments) - set(parameters))
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        raise SystemExit(f"floor: {token} has no argument(s) {', '.join(unknown)}")
+    return arguments
 
 
 def main() -> None:
-    document = json.loads(Path(pulumi.Config("floor").require("plan")).read_text())
+    config = pulumi.Config("floor")
+    document = json.loads(Path(config.require("plan")).read_text())
+    provider_classes = config.require("classes") == "provider"
+    if provider_classes:
+        drop_unused_version_aliases()
     recorded = {r["urn"]: r for r in document["resources"] if r["type"] != STACK_TYPE}
     declared: dict[str, pulumi.Resource] = {}
 
@@ -32,11 +87,17 @@ def main() -> None:
             depends_on=[declare(recorded[d]) for d in resource["dependencies"] if d in recorded],
             protect=resource["protect"],
         )
-        kind = pulumi.ComponentResource if is_component(resource["type"]) else pulumi.CustomResource
-        declared[resource["urn"]] = kind(
-            resource["type"], resource["name"], resource["inputs"], opts
-        )
-        return declared[resource["urn"]]
+        token, name, inputs = resource["type"], resource["name"], resource["inputs"]
+        declared_resource: pulumi.Resource
+        if is_component(token):
+            declared_resource = pulumi.ComponentResource(token, name, inputs, opts)
+        elif provider_classes:
+            cls = provider_class(token)
+            declared_resource = cls(name, opts=opts, **keyword_arguments(cls, token, inputs))
+        else:
+            declared_resource = pulumi.CustomResource(token, name, inputs, opts)
+        declared[resource["urn"]] = declared_resource
+        return declared_resource
 
     for resource in recorded.values():
         declare(resource)
