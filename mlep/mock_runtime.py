@@ -8,12 +8,14 @@ plausible ids and computed outputs (scoring URIs, workspace location) so the pro
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import runpy
 import sys
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from google.protobuf import json_format
 from pulumi.runtime import config as runtime_config
 from pulumi.runtime import mocks, rpc
 from pulumi.runtime import settings as runtime_settings
-from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.proto import provider_pb2, resource_pb2
 
 SECRET = "[secret]"
 MOCK_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
@@ -124,6 +126,43 @@ class _RecordingMonitor(mocks.MockMonitor):
             self.registrations.append(registration)
             self.resources[urn] = mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
         return response
+
+    def Invoke(self, request: Any) -> Any:
+        """A function call (`get_workspace`, `list_online_endpoint_keys`), in wire form too."""
+        args = json_format.MessageToDict(request.args)
+        result, failures = self.mocks.call(
+            pulumi.runtime.MockCallArgs(token=request.tok, args=args, provider=request.provider)
+        )
+        response = resource_pb2.ResourceInvokeResponse(
+            failures=[
+                provider_pb2.CheckFailure(property=name, reason=reason)
+                for name, reason in failures or []
+            ]
+        )
+        getattr(response, "return").update(result)  # `return` is a Python keyword
+        return response
+
+
+class _InlineExecutor(ThreadPoolExecutor):
+    """Runs each call at once, on the calling thread.
+
+    The SDK hands every monitor call to the event loop's executor, as it must for a real
+    engine over gRPC. The recording monitor answers in microseconds without blocking, so a
+    thread hop only adds latency, and a queue: the loop prepares every request of the program
+    (inputs serialised, stack traces captured) before the first answer, and holds them all.
+    Answered inline, each registration completes as soon as it is prepared.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as error:  # to the awaiting task, as from a thread
+            future.set_exception(error)
+        return future
 
 
 class PlanMocks(pulumi.runtime.Mocks):
@@ -279,6 +318,7 @@ def run_program(
     # little cyclic garbage, so the cyclic collector would only rescan a growing heap, over
     # and over: a third of the time of a 500-endpoint plan. Reference counting still frees
     # what the run drops; the collector resumes afterwards.
+    asyncio.get_event_loop().set_default_executor(_InlineExecutor())
     collecting = gc.isenabled()
     gc.disable()
     try:
