@@ -284,6 +284,55 @@ def wire_to_plain(value: Any) -> Any:
     return value
 
 
+class _Pump:
+    """Registers what the program has declared so far, every few resources, as it declares.
+
+    A Pulumi program declares all of its resources before the event loop runs any of their
+    registrations, so every request waits, prepared, with a dozen Outputs and futures per
+    property: over a gigabyte for a 500-endpoint stack. Under the mocks a registration
+    completes as soon as the loop runs it (_InlineExecutor), so running the loop now and then
+    while the program declares keeps only the newest few alive. The engine's view is
+    unchanged: the same requests, each once its dependencies are registered.
+
+    It runs in a stack transformation, which the SDK calls as each resource is constructed,
+    and pumps the loop the way the SDK's `_sync_await` does for a synchronous invoke in
+    program code: the program runs inside one callback of the loop, so the pump steps out of
+    the current task, runs the loop until nothing is ready, and leaves the ready queue no
+    shorter than the running iteration expects. (`_sync_await` itself pads the queue to its
+    length on entry, which grows with every resource declared since: called once per batch
+    that makes a run quadratic.)
+    """
+
+    EVERY = 50  # resources declared between two pumps
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop: Any = loop  # asyncio's private _ready and _run_once, as in _sync_await
+        self._declared = 0
+        self._expected: int | None = None
+
+    def transformation(self, args: pulumi.ResourceTransformationArgs) -> None:
+        self._declared += 1
+        if self._declared % self.EVERY == 0:
+            self.run_ready()
+
+    def run_ready(self) -> None:
+        loop, ready = self._loop, self._loop._ready
+        if self._expected is None:
+            # At most what the running iteration still expects to run (it counted on entry).
+            self._expected = len(ready)
+        task = asyncio.current_task(loop)
+        if task is not None:
+            asyncio.tasks._leave_task(loop, task)
+        while ready:
+            loop._run_once()
+        while len(ready) < self._expected:
+            handle = asyncio.Handle(lambda: None, (), loop)
+            handle.cancel()
+            ready.append(handle)
+        if task is not None:
+            asyncio.tasks._enter_task(loop, task)
+
+
 def run_program(
     program: Path,
     project: str,
@@ -306,6 +355,7 @@ def run_program(
     def _execute() -> pulumi.Output[Any]:
         if program_dir not in sys.path:
             sys.path.insert(0, program_dir)
+        pulumi.runtime.register_stack_transformation(_Pump(asyncio.get_event_loop()).transformation)
         runpy.run_path(str(program), run_name="__main__")
         root = pulumi.runtime.get_root_resource()
         exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
