@@ -134,11 +134,22 @@ def read_stack_at(project_dir: Path, stack: str, gitref: str) -> StackFile:
 
 def _load_yaml(text: str | None, path: Path, round_trip: bool = False) -> Any:
     """The document's values (YAML 1.2, as the Pulumi CLI reads it); with ``round_trip``,
-    as ruamel's CommentedMap/CommentedSeq, which know the line of every key and item."""
+    as ruamel's CommentedMap/CommentedSeq, which know the line of every key and item.
+
+    Values come from the C parser (ruamel.yaml.clib) when it can read the text; it is libyaml,
+    whose syntax is YAML 1.1's, so what only YAML 1.2 allows (`{audience: api://x}`, a colon
+    in a plain scalar inside a flow mapping) falls back to ruamel's own parser. Both build the
+    values with the same YAML 1.2 resolver and constructor.
+    """
     if text is None:
         raise UsageError(f"{path} not found; run mlep from the project directory")
+    if not round_trip:
+        try:
+            return YAML(typ="safe").load(text)
+        except YAMLError:
+            pass  # ruamel's parser reads it, or reports the error with its position
     try:
-        return YAML(typ="rt" if round_trip else "safe").load(text)
+        return YAML(typ="rt" if round_trip else "safe", pure=True).load(text)
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""

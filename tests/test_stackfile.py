@@ -45,6 +45,16 @@ def test_lines_name_every_field_of_the_namespace(tmp_path: Path) -> None:
     assert "aws:region" not in lines
 
 
+def test_yaml_1_2_syntax_the_c_parser_rejects_still_loads(tmp_path: Path) -> None:
+    # libyaml (YAML 1.1 syntax) rejects a colon in a plain scalar inside a flow mapping.
+    (tmp_path / "Pulumi.dev.yaml").write_text(
+        "config:\n  ml-endpoints:kubernetes:\n    entra: {audience: api://ml-endpoints}\n"
+    )
+    stack = read_stack(tmp_path, "dev")
+    assert stack.namespace["kubernetes"] == {"entra": {"audience": "api://ml-endpoints"}}
+    assert stack.lines["kubernetes.entra.audience"] == 3
+
+
 def test_values_load_with_the_c_parser() -> None:
     # ruamel.yaml.clib is pinned: without it a 500-endpoint stack file loads 4x slower.
     assert ruamel_main.CParser is not None
