@@ -107,7 +107,9 @@ def scratch_project(workdir: Path, target: str, size: int) -> str:
     namespace = FLEETS[target](size)
     document = {"config": {f"ml-endpoints:{key}": value for key, value in namespace.items()}}
     with (workdir / f"Pulumi.{stack}.yaml").open("w") as out:
-        YAML(typ="safe", pure=True).dump(document, out)
+        yaml = YAML(typ="safe", pure=True)
+        yaml.default_flow_style = False  # block style, as `pulumi config set --path` writes
+        yaml.dump(document, out)
     return stack
 
 

@@ -33,7 +33,7 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+from pulumi_policy.proxy import UnknownValueError, _is_unknown, unknown_checking_proxy
 
 from mlep.mock_runtime import Registration
 from mlep.stackfile import UsageError
@@ -113,8 +113,10 @@ def evaluate(pack_dir: Path, resources: list[Registration], config: dict[str, An
     settings = resolve_config(policies, config)
     enabled = [p for p in policies if settings[p.name].level != EnforcementLevel.DISABLED]
     custom = [r for r in resources if r.custom]
-    views = [(r, unknown_checking_proxy(r.inputs), _options(r)) for r in custom]
+    views = [(r, _policy_view(r.inputs), _options(r)) for r in custom]
     run = _Run()
+    # Built once and shared: stack policies only read them (the SDK server builds a copy each).
+    stack_resources: list[Any] | None = None
     for policy in enabled:
         setting = settings[policy.name]
         config_of = setting.properties or None
@@ -128,7 +130,9 @@ def evaluate(pack_dir: Path, resources: list[Registration], config: dict[str, An
                 )
                 run.validate(policy, setting.level, resource_args, resource.urn)
         elif isinstance(policy, StackValidationPolicy):
-            stack_args = StackValidationArgs(_stack_resources(views), config_of, {})
+            if stack_resources is None:
+                stack_resources = _stack_resources(views)
+            stack_args = StackValidationArgs(stack_resources, config_of, {})
             run.validate(policy, setting.level, stack_args, "")
     violations = sorted(
         set(run.found), key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn, v.message)
@@ -173,6 +177,22 @@ class _Run:
 
 async def _awaited(result: Any) -> None:
     await result
+
+
+def _policy_view(inputs: dict[str, Any]) -> Any:
+    """The inputs as a policy reads them. The SDK's server wraps every dict and list in a proxy
+    that raises UnknownValueError on a value unknown during preview; with no unknown value in
+    them (always, under mlep's mocks) the plain inputs read the same, and cost nothing to build.
+    """
+    return unknown_checking_proxy(inputs) if _contains_unknown(inputs) else inputs
+
+
+def _contains_unknown(value: Any) -> bool:
+    if isinstance(value, dict):
+        return any(_contains_unknown(item) for item in value.values())
+    if isinstance(value, list):
+        return any(_contains_unknown(item) for item in value)
+    return _is_unknown(value)
 
 
 def _options(resource: Registration) -> PolicyResourceOptions:

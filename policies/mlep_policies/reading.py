@@ -29,6 +29,9 @@ def get(props: Any, *path: str | int) -> Any:
     """props[path[0]][path[1]]...: None when absent, UNKNOWN when unknown during preview."""
     node = props
     for key in path:
+        if type(node) is dict:  # plain inputs (mlep): no proxy, nothing unknown
+            node = node.get(key)
+            continue
         if node is UNKNOWN:
             return UNKNOWN  # below an unknown value everything is unknown
         if isinstance(node, Mapping):
