@@ -136,6 +136,24 @@ def env(name: str, stack: str = "max") -> dict[str, str]:
     return {item["name"]: item["value"] for item in container(name, stack)["env"]}
 
 
+def _nulls(value: Any, path: str = "") -> list[str]:
+    if isinstance(value, dict):
+        return [p for key, item in value.items() for p in _nulls(item, f"{path}.{key}")]
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _nulls(item, f"{path}[{i}]")]
+    return [path] if value is None else []
+
+
+@pytest.mark.parametrize("stack", sorted(KUBERNETES_SCENARIOS))
+def test_no_object_carries_a_null_field(stack: str) -> None:
+    # Components pass plain dicts (the SDK's ArgsDict types); an absent field must be left
+    # out, not sent as null.
+    found = {
+        r.urn: nulls for r in stack_run(stack).resources if r.custom and (nulls := _nulls(r.inputs))
+    }
+    assert found == {}
+
+
 # --- pod security: every Deployment of `max`, one setting per test ---------------------------
 
 

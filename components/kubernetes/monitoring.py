@@ -103,7 +103,7 @@ def create_monitoring(
 ) -> None:
     """The ServiceMonitor scraping the endpoint's Services, and its PrometheusRule."""
     opts = pulumi.ResourceOptions(parent=parent)
-    metadata = k8s.meta.v1.ObjectMetaArgs(
+    metadata = k8s.meta.v1.ObjectMetaArgsDict(
         name=spec.name,
         namespace=namespace,
         labels=lbl.labels(tags, spec.name, component="monitoring"),

@@ -28,15 +28,15 @@ def create_default_deny(
     """Deny all ingress and egress for every pod this program serves in the namespace."""
     return k8s.networking.v1.NetworkPolicy(
         "serving-default-deny",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgsDict(
             name="ml-endpoints-default-deny",
             namespace=settings.namespace,
             labels={**tags, "app.kubernetes.io/managed-by": lbl.MANAGED_BY},
         ),
-        spec=k8s.networking.v1.NetworkPolicySpecArgs(
-            pod_selector=k8s.meta.v1.LabelSelectorArgs(
+        spec=k8s.networking.v1.NetworkPolicySpecArgsDict(
+            pod_selector=k8s.meta.v1.LabelSelectorArgsDict(
                 match_expressions=[
-                    k8s.meta.v1.LabelSelectorRequirementArgs(
+                    k8s.meta.v1.LabelSelectorRequirementArgsDict(
                         key=lbl.ENDPOINT_LABEL, operator="Exists"
                     )
                 ]
@@ -54,25 +54,27 @@ def create_gateway_allow(
     parent: pulumi.Resource,
 ) -> k8s.networking.v1.NetworkPolicy:
     """Admit the gateway (and metrics scrapers) to an endpoint's pods on the serving port."""
-    port = [k8s.networking.v1.NetworkPolicyPortArgs(port=lbl.HTTP_PORT, protocol="TCP")]
+    port = [k8s.networking.v1.NetworkPolicyPortArgsDict(port=lbl.HTTP_PORT, protocol="TCP")]
     return k8s.networking.v1.NetworkPolicy(
         f"{endpoint_name}-allow-gateway",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgsDict(
             name=f"{endpoint_name}-allow-gateway",
             namespace=settings.namespace,
             labels=lbl.labels(tags, endpoint_name, component="network"),
         ),
-        spec=k8s.networking.v1.NetworkPolicySpecArgs(
-            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=lbl.selector(endpoint_name)),
+        spec=k8s.networking.v1.NetworkPolicySpecArgsDict(
+            pod_selector=k8s.meta.v1.LabelSelectorArgsDict(
+                match_labels=lbl.selector(endpoint_name)
+            ),
             policy_types=["Ingress"],
             ingress=[
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                k8s.networking.v1.NetworkPolicyIngressRuleArgsDict(
                     from_=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
+                        k8s.networking.v1.NetworkPolicyPeerArgsDict(
                             # The Gateway's proxies, in whichever namespace Envoy Gateway runs
                             # them (by default its own, not the Gateway's).
-                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(),
-                            pod_selector=k8s.meta.v1.LabelSelectorArgs(
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgsDict(),
+                            pod_selector=k8s.meta.v1.LabelSelectorArgsDict(
                                 match_labels={
                                     OWNING_GATEWAY_NAME: settings.gateway.name,
                                     OWNING_GATEWAY_NAMESPACE: settings.gateway.namespace,
@@ -82,10 +84,10 @@ def create_gateway_allow(
                     ],
                     ports=port,
                 ),
-                k8s.networking.v1.NetworkPolicyIngressRuleArgs(
+                k8s.networking.v1.NetworkPolicyIngressRuleArgsDict(
                     from_=[
-                        k8s.networking.v1.NetworkPolicyPeerArgs(
-                            namespace_selector=k8s.meta.v1.LabelSelectorArgs(
+                        k8s.networking.v1.NetworkPolicyPeerArgsDict(
+                            namespace_selector=k8s.meta.v1.LabelSelectorArgsDict(
                                 match_labels={lbl.SCRAPER_NAMESPACE_LABEL: "true"}
                             )
                         )

@@ -79,7 +79,7 @@ def create_route(
         f"{spec.name}-route",
         api_version=GATEWAY_API,
         kind="HTTPRoute",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgsDict(
             name=spec.name,
             namespace=settings.namespace,
             labels=lbl.labels(tags, spec.name, component="route"),
@@ -139,7 +139,7 @@ def _security_policy(
         f"{spec.name}-auth",
         api_version=ENVOY_GATEWAY_API,
         kind="SecurityPolicy",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgsDict(
             name=f"{spec.name}-auth",
             namespace=settings.namespace,
             labels=lbl.labels(tags, spec.name, component="auth"),

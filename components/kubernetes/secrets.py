@@ -39,7 +39,7 @@ def create_secret_provider_class(
         name,
         api_version=SECRETS_STORE_API,
         kind="SecretProviderClass",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
+        metadata=k8s.meta.v1.ObjectMetaArgsDict(
             name=name,
             namespace=namespace,
             labels=lbl.labels(tags, endpoint_name, component="secrets"),

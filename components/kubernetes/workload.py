@@ -64,16 +64,16 @@ def create_workload(
     opts = pulumi.ResourceOptions(parent=parent)
 
     # Deployment, Service, HPA and PDB share name, namespace and labels.
-    metadata = k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=labels)
+    metadata = k8s.meta.v1.ObjectMetaArgsDict(name=name, namespace=namespace, labels=labels)
 
-    account_annotations = (
-        {"azure.workload.identity/client-id": key_vault.client_id} if key_vault else None
-    )
+    # Plain dicts (the SDK's TypedDict inputs) cost less to serialise than Args objects, but
+    # keep a None as null: leave out what is absent.
+    account_metadata = k8s.meta.v1.ObjectMetaArgsDict(name=name, namespace=namespace, labels=labels)
+    if key_vault:
+        account_metadata["annotations"] = {"azure.workload.identity/client-id": key_vault.client_id}
     account = k8s.core.v1.ServiceAccount(
         f"{name}-serviceaccount",
-        metadata=k8s.meta.v1.ObjectMetaArgs(
-            name=name, namespace=namespace, labels=labels, annotations=account_annotations
-        ),
+        metadata=account_metadata,
         automount_service_account_token=False,
         opts=opts,
     )
@@ -84,17 +84,17 @@ def create_workload(
     deployment = k8s.apps.v1.Deployment(
         f"{name}-deployment",
         metadata=metadata,
-        spec=k8s.apps.v1.DeploymentSpecArgs(
+        spec=k8s.apps.v1.DeploymentSpecArgsDict(
             replicas=spec.replicas,
-            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-            strategy=k8s.apps.v1.DeploymentStrategyArgs(
+            selector=k8s.meta.v1.LabelSelectorArgsDict(match_labels=selector),
+            strategy=k8s.apps.v1.DeploymentStrategyArgsDict(
                 type="RollingUpdate",
-                rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(
+                rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgsDict(
                     max_surge=1, max_unavailable=0
                 ),
             ),
-            template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels=pod_labels),
+            template=k8s.core.v1.PodTemplateSpecArgsDict(
+                metadata=k8s.meta.v1.ObjectMetaArgsDict(labels=pod_labels),
                 spec=_pod_spec(
                     spec, name, selector, secret_provider.name if secret_provider else None
                 ),
@@ -110,11 +110,11 @@ def create_workload(
     service = k8s.core.v1.Service(
         f"{name}-service",
         metadata=metadata,
-        spec=k8s.core.v1.ServiceSpecArgs(
+        spec=k8s.core.v1.ServiceSpecArgsDict(
             type="ClusterIP",
             selector=selector,
             ports=[
-                k8s.core.v1.ServicePortArgs(
+                k8s.core.v1.ServicePortArgsDict(
                     name=lbl.PORT_NAME, port=lbl.HTTP_PORT, target_port=lbl.PORT_NAME
                 )
             ],
@@ -126,10 +126,10 @@ def create_workload(
         k8s.policy.v1.PodDisruptionBudget(
             f"{name}-pdb",
             metadata=metadata,
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgsDict(
                 # One pod at a time may go (node drains proceed, capacity stays).
                 max_unavailable=1,
-                selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                selector=k8s.meta.v1.LabelSelectorArgsDict(match_labels=selector),
             ),
             opts=opts,
         )
@@ -141,20 +141,22 @@ def _pod_spec(
     name: str,
     selector: dict[str, str],
     secret_provider_class: str | None,
-) -> k8s.core.v1.PodSpecArgs:
+) -> k8s.core.v1.PodSpecArgsDict:
     volumes = [
-        k8s.core.v1.VolumeArgs(name=volume, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs())
+        k8s.core.v1.VolumeArgsDict(
+            name=volume, empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgsDict()
+        )
         for volume in WRITABLE_PATHS
     ]
     mounts = [
-        k8s.core.v1.VolumeMountArgs(name=volume, mount_path=path)
+        k8s.core.v1.VolumeMountArgsDict(name=volume, mount_path=path)
         for volume, path in WRITABLE_PATHS.items()
     ]
     if secret_provider_class:
         volumes.append(
-            k8s.core.v1.VolumeArgs(
+            k8s.core.v1.VolumeArgsDict(
                 name="secrets-store",
-                csi=k8s.core.v1.CSIVolumeSourceArgs(
+                csi=k8s.core.v1.CSIVolumeSourceArgsDict(
                     driver="secrets-store.csi.k8s.io",
                     read_only=True,
                     volume_attributes={"secretProviderClass": secret_provider_class},
@@ -162,29 +164,29 @@ def _pod_spec(
             )
         )
         mounts.append(
-            k8s.core.v1.VolumeMountArgs(
+            k8s.core.v1.VolumeMountArgsDict(
                 name="secrets-store", mount_path=SECRETS_MOUNT, read_only=True
             )
         )
-    return k8s.core.v1.PodSpecArgs(
+    return k8s.core.v1.PodSpecArgsDict(
         service_account_name=name,
         automount_service_account_token=False,
         enable_service_links=False,
         termination_grace_period_seconds=TERMINATION_GRACE_SECONDS,
-        security_context=k8s.core.v1.PodSecurityContextArgs(
+        security_context=k8s.core.v1.PodSecurityContextArgsDict(
             run_as_non_root=True,
             run_as_user=BENTO_UID,
             run_as_group=BENTO_UID,
             fs_group=BENTO_UID,
-            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            seccomp_profile=k8s.core.v1.SeccompProfileArgsDict(type="RuntimeDefault"),
         ),
         # Spread replicas over nodes, so one node failure never takes a deployment down.
         topology_spread_constraints=[
-            k8s.core.v1.TopologySpreadConstraintArgs(
+            k8s.core.v1.TopologySpreadConstraintArgsDict(
                 max_skew=1,
                 topology_key="kubernetes.io/hostname",
                 when_unsatisfiable="ScheduleAnyway",
-                label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+                label_selector=k8s.meta.v1.LabelSelectorArgsDict(match_labels=selector),
             )
         ],
         containers=[_container(spec, mounts)],
@@ -193,8 +195,8 @@ def _pod_spec(
 
 
 def _container(
-    spec: DeploymentSpec, mounts: list[k8s.core.v1.VolumeMountArgs]
-) -> k8s.core.v1.ContainerArgs:
+    spec: DeploymentSpec, mounts: list[k8s.core.v1.VolumeMountArgsDict]
+) -> k8s.core.v1.ContainerArgsDict:
     resources = spec.resources_or_default
     quantities = {"cpu": resources.cpu, "memory": resources.memory}
     if resources.gpu:
@@ -204,19 +206,21 @@ def _container(
         "BENTOML_DO_NOT_TRACK": "True",
         "BENTOML_HOME": BENTOML_HOME,
     }
-    http_get = k8s.core.v1.HTTPGetActionArgs(path="/livez", port=lbl.PORT_NAME)
-    return k8s.core.v1.ContainerArgs(
+    http_get = k8s.core.v1.HTTPGetActionArgsDict(path="/livez", port=lbl.PORT_NAME)
+    return k8s.core.v1.ContainerArgsDict(
         name=lbl.CONTAINER_NAME,
         image=spec.image,
         image_pull_policy="IfNotPresent",
         ports=[
-            k8s.core.v1.ContainerPortArgs(
+            k8s.core.v1.ContainerPortArgsDict(
                 name=lbl.PORT_NAME, container_port=lbl.HTTP_PORT, protocol="TCP"
             )
         ],
-        env=[k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(env.items())],
-        resources=k8s.core.v1.ResourceRequirementsArgs(requests=quantities, limits=quantities),
-        startup_probe=k8s.core.v1.ProbeArgs(
+        env=[
+            k8s.core.v1.EnvVarArgsDict(name=key, value=value) for key, value in sorted(env.items())
+        ],
+        resources=k8s.core.v1.ResourceRequirementsArgsDict(requests=quantities, limits=quantities),
+        startup_probe=k8s.core.v1.ProbeArgsDict(
             http_get=http_get,
             period_seconds=STARTUP_PERIOD_SECONDS,
             failure_threshold=STARTUP_FAILURES,
@@ -224,21 +228,21 @@ def _container(
         ),
         liveness_probe=_probe(spec.liveness_probe, "/livez"),
         readiness_probe=_probe(spec.readiness_probe, "/readyz"),
-        security_context=k8s.core.v1.SecurityContextArgs(
+        security_context=k8s.core.v1.SecurityContextArgsDict(
             allow_privilege_escalation=False,
             read_only_root_filesystem=True,
             run_as_non_root=True,
             privileged=False,
-            capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+            capabilities=k8s.core.v1.CapabilitiesArgsDict(drop=["ALL"]),
+            seccomp_profile=k8s.core.v1.SeccompProfileArgsDict(type="RuntimeDefault"),
         ),
         volume_mounts=mounts,
     )
 
 
-def _probe(probe: Probe, path: str) -> k8s.core.v1.ProbeArgs:
-    return k8s.core.v1.ProbeArgs(
-        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port=lbl.PORT_NAME),
+def _probe(probe: Probe, path: str) -> k8s.core.v1.ProbeArgsDict:
+    return k8s.core.v1.ProbeArgsDict(
+        http_get=k8s.core.v1.HTTPGetActionArgsDict(path=path, port=lbl.PORT_NAME),
         initial_delay_seconds=probe.initial_delay,
         period_seconds=probe.period,
         timeout_seconds=probe.timeout,
@@ -250,7 +254,7 @@ def _probe(probe: Probe, path: str) -> k8s.core.v1.ProbeArgs:
 def _autoscaler(
     spec: DeploymentSpec,
     name: str,
-    metadata: k8s.meta.v1.ObjectMetaArgs,
+    metadata: k8s.meta.v1.ObjectMetaArgsDict,
     deployment: k8s.apps.v1.Deployment,
     opts: pulumi.ResourceOptions,
 ) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
@@ -263,28 +267,28 @@ def _autoscaler(
     return k8s.autoscaling.v2.HorizontalPodAutoscaler(
         f"{name}-hpa",
         metadata=metadata,
-        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
-            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgsDict(
+            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgsDict(
                 api_version="apps/v1", kind="Deployment", name=name
             ),
             min_replicas=minimum,
             max_replicas=maximum,
             metrics=[
-                k8s.autoscaling.v2.MetricSpecArgs(
+                k8s.autoscaling.v2.MetricSpecArgsDict(
                     type="Resource",
-                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgsDict(
                         name="cpu",
-                        target=k8s.autoscaling.v2.MetricTargetArgs(
+                        target=k8s.autoscaling.v2.MetricTargetArgsDict(
                             type="Utilization", average_utilization=target
                         ),
                     ),
                 )
             ],
-            behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgs(
-                scale_down=k8s.autoscaling.v2.HPAScalingRulesArgs(
+            behavior=k8s.autoscaling.v2.HorizontalPodAutoscalerBehaviorArgsDict(
+                scale_down=k8s.autoscaling.v2.HPAScalingRulesArgsDict(
                     stabilization_window_seconds=cooldown_seconds,
                     policies=[
-                        k8s.autoscaling.v2.HPAScalingPolicyArgs(
+                        k8s.autoscaling.v2.HPAScalingPolicyArgsDict(
                             type="Pods", value=1, period_seconds=60
                         )
                     ],
