@@ -149,9 +149,6 @@ def kubernetes_fleet(size: int) -> dict[str, Any]:
 FLEETS = {"azure": azure_fleet, "kubernetes": kubernetes_fleet}
 
 
-STACK_TYPE = "pulumi:pulumi:Stack"
-
-
 def is_component(resource_type: str) -> bool:
     """ml-endpoints' own component types; every other type but the stack is a provider's."""
     return resource_type.startswith("ml-endpoints:")

@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from bench.fleet import STACK_TYPE, is_component
-from mlep.mock_runtime import Registration
+from bench.fleet import is_component
+from mlep.mock_runtime import STACK_TYPE, Registration
 from mlep.plan import load_config
 from mlep.policy import evaluate
 from mlep.policy_config import stack_policy_config

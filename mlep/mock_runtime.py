@@ -71,7 +71,7 @@ class ProgramError(Exception):
 
 
 class _RecordingMonitor(mocks.MockMonitor):
-    """The SDK's mock monitor, answering RegisterResource in the engine's wire form.
+    """The SDK's mock monitor, answering RegisterResource and Invoke in the engine's wire form.
 
     The SDK's own RegisterResource deserialises each request's inputs into Python values and
     serialises the mock's answer back on a nested event loop. PlanMocks reads and writes the

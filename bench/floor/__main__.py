@@ -30,8 +30,9 @@ from typing import Any
 
 import pulumi
 
-from bench.fleet import STACK_TYPE, is_component
+from bench.fleet import is_component
 from components.aliases import drop_unused_version_aliases
+from mlep.mock_runtime import STACK_TYPE
 
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
 
