@@ -364,11 +364,11 @@ def run_program(
             lambda values: run.outputs.update(zip(names, values, strict=True))
         )
 
+    asyncio.get_event_loop().set_default_executor(_InlineExecutor())
     # A run allocates a dozen long-lived objects per resource (Outputs, futures, tasks) and
     # little cyclic garbage, so the cyclic collector would only rescan a growing heap, over
     # and over: a third of the time of a 500-endpoint plan. Reference counting still frees
     # what the run drops; the collector resumes afterwards.
-    asyncio.get_event_loop().set_default_executor(_InlineExecutor())
     collecting = gc.isenabled()
     gc.disable()
     try:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlep.mock_runtime import Registration
+from mlep.mock_runtime import STACK_TYPE, Registration
 from mlep.plan import Plan
 from mlep.policy_config import PreviousTraffic
 from models.endpoint import EndpointSpec
@@ -29,12 +29,10 @@ def print_plan(plan: Plan, console: Console) -> None:
     )
     by_urn = {r.urn: r for r in plan.run.resources}
     components = {
-        r.name: r
-        for r in plan.run.resources
-        if not r.custom and r.parent and r.type != "pulumi:pulumi:Stack"
+        r.name: r for r in plan.run.resources if not r.custom and r.parent and r.type != STACK_TYPE
     }
     endpoint_names = {spec.name for spec in config.endpoints}
-    stack = next((r for r in plan.run.resources if r.type == "pulumi:pulumi:Stack"), None)
+    stack = next((r for r in plan.run.resources if r.type == STACK_TYPE), None)
     if stack and any(r.custom and r.parent == stack.urn for r in plan.run.resources):
         # Stack-wide resources without a component (the alerts' action group).
         console.print()

@@ -38,17 +38,15 @@ class StackFile:
     def lines(self) -> dict[str, int]:
         """Field path -> line number, for messages about the file (parsed only when asked:
         the round-trip parser that knows lines is several times slower than the values')."""
-        config = _load_yaml(self.text, self.path, round_trip=True) or {}
-        config = config.get("config") if isinstance(config, dict) else None
+        document = _load_yaml(self.text, self.path, round_trip=True)
+        config = document.get("config") if isinstance(document, dict) else None
         lines: dict[str, int] = {}
         if isinstance(config, CommentedMap):
             for raw_key, value in config.items():
-                key = str(raw_key)
-                if ":" in key and not key.startswith(f"{NAMESPACE}:"):
-                    continue
-                short = key.removeprefix(f"{NAMESPACE}:")
-                lines[short] = config.lc.key(raw_key)[0] + 1
-                _collect_lines(value, [short], lines)
+                short = _namespace_field(_engine_key(raw_key))
+                if short is not None:
+                    lines[short] = config.lc.key(raw_key)[0] + 1
+                    _collect_lines(value, [short], lines)
         return lines
 
 
@@ -93,17 +91,29 @@ def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackF
     engine: dict[str, str] = {}
     secret_keys: list[str] = []
     for raw_key, raw_value in config.items():
-        key = str(raw_key) if ":" in str(raw_key) else f"{NAMESPACE}:{raw_key}"
+        key = _engine_key(raw_key)
         value = raw_value
         if _contains_secure(raw_value):
             # Never decrypted offline: the program sees a secret placeholder instead.
             secret_keys.append(key)
             value = _mask_secure(raw_value)
         engine[key] = value if isinstance(value, str) else json.dumps(_plain(value))
-        if key.startswith(f"{NAMESPACE}:"):
-            short = key[len(NAMESPACE) + 1 :]
+        short = _namespace_field(key)
+        if short is not None:
             namespace[short] = _decoded(value)
     return StackFile(stack, path, namespace, engine, secret_keys, text)
+
+
+def _engine_key(raw_key: Any) -> str:
+    """A stack file key as the engine names it: a bare key belongs to the project."""
+    key = str(raw_key)
+    return key if ":" in key else f"{NAMESPACE}:{key}"
+
+
+def _namespace_field(key: str) -> str | None:
+    """The ml-endpoints field an engine key sets (`ml-endpoints:endpoints` -> `endpoints`)."""
+    prefix = f"{NAMESPACE}:"
+    return key[len(prefix) :] if key.startswith(prefix) else None
 
 
 def read_stack_at(project_dir: Path, stack: str, gitref: str) -> StackFile:
