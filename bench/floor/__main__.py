@@ -21,6 +21,7 @@ either way, so parents, and with them URNs, match the plan's.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import inspect
 import json
@@ -37,8 +38,10 @@ from mlep.mock_runtime import STACK_TYPE
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
 
 
+@functools.cache
 def provider_class(token: str) -> type[pulumi.CustomResource]:
-    """The provider SDK class that declares resources of ``token``."""
+    """The provider SDK class that declares resources of ``token`` (looked up once per type, as
+    a hand-written program names it once in its source)."""
     package, module, kind = token.split(":")
     if package == "azure-native":
         return getattr(importlib.import_module(f"pulumi_azure_native.{module}"), kind)  # type: ignore[no-any-return]
@@ -53,18 +56,31 @@ def provider_class(token: str) -> type[pulumi.CustomResource]:
     raise SystemExit(f"floor: no provider class known for {token}")
 
 
-def keyword_arguments(cls: type, token: str, inputs: dict[str, Any]) -> dict[str, Any]:
-    """The class's keyword arguments for wire-form inputs: top-level names in snake_case,
-    nested values as they are (the SDK maps nested camelCase keys unchanged)."""
+@functools.cache
+def _argument_name(key: str) -> str:
+    argument = _CAMEL_HUMP.sub("_", key).lower()
+    # The SDKs rename an input that clashes with the first parameter (`resourceName`).
+    return argument + "_" if argument == "resource_name" else argument
+
+
+@functools.cache
+def _parameters(cls: type) -> tuple[frozenset[str], bool]:
+    """The names the class takes, and whether it takes any keyword at all."""
     # azure-native and Kubernetes classes take their arguments in _internal_init.
     parameters = inspect.signature(getattr(cls, "_internal_init", cls)).parameters
-    arguments = {}
-    for key, value in inputs.items():
-        argument = _CAMEL_HUMP.sub("_", key).lower()
-        # The SDKs rename an input that clashes with the first parameter (`resourceName`).
-        arguments[argument + "_" if argument == "resource_name" else argument] = value
-    unknown = sorted(set(arguments) - set(parameters))
-    if unknown and not any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+    any_keyword = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+    return frozenset(parameters), any_keyword
+
+
+def keyword_arguments(cls: type, token: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The class's keyword arguments for wire-form inputs: top-level names in snake_case,
+    nested values as they are (the SDK maps nested camelCase keys unchanged). Names and
+    signatures are worked out once each: the floor spends nothing per resource that a
+    hand-written program would not."""
+    arguments = {_argument_name(key): value for key, value in inputs.items()}
+    names, any_keyword = _parameters(cls)
+    unknown = sorted(set(arguments) - names)
+    if unknown and not any_keyword:
         raise SystemExit(f"floor: {token} has no argument(s) {', '.join(unknown)}")
     return arguments
 
