@@ -22,7 +22,7 @@ from mlep.azml_import import convert
 from mlep.guardrails import Decision
 from mlep.guardrails_run import check, metrics_source, print_decision
 from mlep.manifests import write_manifests
-from mlep.mock_runtime import ProgramError
+from mlep.mock_runtime import ProgramError, one_shot_process
 from mlep.plan import Plan, StackConfigError, load_config, load_previous, plan_stack
 from mlep.policy_config import stack_policy_config
 from mlep.render import print_plan
@@ -341,7 +341,7 @@ def _write_out(plan: Plan, directory: Path) -> None:
         write_manifests(plan.run.resources, directory, plan.stack_file.name)
         return
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "plan.json").write_text(plan.to_json())
+    (directory / "plan.json").write_text(plan.to_json(), encoding="utf-8")
 
 
 def _new(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -433,6 +433,7 @@ def entry_point() -> None:
     Exits with ``os._exit`` after flushing: the Pulumi SDK leaves per-thread asyncio event loops
     behind, and their finalizers can print a spurious traceback at interpreter shutdown.
     """
+    one_shot_process()
     try:
         code = main()
     except SystemExit as exit_:

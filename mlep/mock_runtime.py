@@ -352,17 +352,14 @@ def run_program(
     program_dir = str(program.parent)
 
     @pulumi.runtime.test  # type: ignore[untyped-decorator]
-    def _execute() -> pulumi.Output[Any]:
+    def _execute() -> asyncio.Future[None]:
         if program_dir not in sys.path:
             sys.path.insert(0, program_dir)
         pulumi.runtime.register_stack_transformation(_Pump(asyncio.get_event_loop()).transformation)
         runpy.run_path(str(program), run_name="__main__")
         root = pulumi.runtime.get_root_resource()
         exported: dict[str, Any] = dict(getattr(root, "outputs", {}) or {})
-        names = sorted(exported)
-        return pulumi.Output.all(*[_resolve_output(exported[name]) for name in names]).apply(
-            lambda values: run.outputs.update(zip(names, values, strict=True))
-        )
+        return asyncio.ensure_future(_record_outputs(exported, run.outputs))
 
     asyncio.get_event_loop().set_default_executor(_InlineExecutor())
     # A run allocates a dozen long-lived objects per resource (Outputs, futures, tasks) and
@@ -379,20 +376,46 @@ def run_program(
         if collecting:
             gc.enable()
     run.resources = sorted(monitor.registrations, key=lambda r: r.urn)
+    if collecting and _PROCESS.one_shot:
+        # What the run left is garbage (its Outputs, tasks, resources) or the result, which
+        # lives until the process exits: collect the one, and move the other out of the
+        # collector's sight, so the policies and the output that follow scan only their own
+        # objects (a 500-endpoint plan evaluates its policies in 2 s instead of 3.4 s).
+        gc.collect(1)
+        gc.freeze()
     return run
 
 
-def _resolve_output(value: Any) -> pulumi.Output[Any]:
-    """An exported value, fully resolved, with every secret replaced by the placeholder."""
+@dataclass
+class _ProcessKind:
+    one_shot: bool = False
+
+
+_PROCESS = _ProcessKind()
+
+
+def one_shot_process() -> None:
+    """Declare this process one command that exits when done (the `mlep` script): the results
+    of each run are kept to the end and are never collected, so nothing rescans them. Not for
+    a process that runs many programs (the tests), whose runs must be freed."""
+    _PROCESS.one_shot = True
+
+
+async def _record_outputs(exported: dict[str, Any], outputs: dict[str, Any]) -> None:
+    for name in sorted(exported):
+        outputs[name] = await _resolved(exported[name])
+
+
+async def _resolved(value: Any) -> Any:
+    """An exported value, fully resolved, with every secret replaced by the placeholder.
+
+    It awaits each Output where it lies: no further Output per value (a stack of 500 endpoints
+    exports thousands of them)."""
     if isinstance(value, dict):
-        keys = sorted(value)
-        return pulumi.Output.all(*[_resolve_output(value[k]) for k in keys]).apply(
-            lambda items: dict(zip(keys, items, strict=True))
-        )
+        return {key: await _resolved(value[key]) for key in sorted(value)}
     if isinstance(value, list | tuple):
-        return pulumi.Output.all(*[_resolve_output(v) for v in value]).apply(list)
+        return [await _resolved(item) for item in value]
     output = pulumi.Output.from_input(value)
-    secret: pulumi.Output[bool] = pulumi.Output.from_input(output.is_secret())
-    return pulumi.Output.all(output, secret).apply(
-        lambda pair: SECRET if pair[1] else wire_to_plain(pair[0])
-    )
+    if await output.is_secret():
+        return SECRET
+    return wire_to_plain(await output.future())

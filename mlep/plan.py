@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from mlep.history import stable_deployments
 from mlep.mock_runtime import ProgramRun, run_program
@@ -63,7 +64,9 @@ class Plan:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.document(), indent=2, sort_keys=False) + "\n"
+        # orjson: the stdlib's indented output is pure Python, a second for 500 endpoints.
+        options = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
+        return orjson.dumps(self.document(), option=options).decode()
 
 
 class StackConfigError(ConfigError):

@@ -6,6 +6,8 @@ properties as they come off the wire, and finds exactly what `mlep plan` finds i
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 from collections.abc import Iterator
 from typing import Any
@@ -237,3 +239,23 @@ def test_analyze_skips_values_unknown_at_preview(pack: analyzer_pb2_grpc.Analyze
     }
     props["tags"]["owner"] = UNKNOWN_STRING_VALUE
     assert analyze(pack, props) == []
+
+
+def test_mlep_reads_unknown_values_as_the_pack_process_does() -> None:
+    """mlep hands policies plain inputs once it has seen that no value is unknown; a value
+    unknown at preview (here: a public endpoint's access and its owner tag) must still read
+    as the SDK's proxy reads it, so both find the same."""
+    run = max_run("prod", public_network_access="enabled")
+    endpoint_urn = urn_of(run, tokens.ONLINE_ENDPOINT, "fraud-scoring")
+    (endpoint,) = [r for r in run.resources if r.urn == endpoint_urn]
+    inputs = copy.deepcopy(endpoint.inputs)
+    inputs["properties"]["publicNetworkAccess"] = UNKNOWN_STRING_VALUE
+    inputs["tags"]["owner"] = UNKNOWN_STRING_VALUE
+    unknown_endpoint = dataclasses.replace(endpoint, inputs=inputs)
+    resources = [unknown_endpoint if r is endpoint else r for r in run.resources]
+    settings = policy_config(POLICIES_DIR, "prod")
+    known = evaluate(POLICIES_DIR, run.resources, settings)
+    unknown = evaluate(POLICIES_DIR, resources, settings)
+    assert unknown == run_pack(POLICIES_DIR, resources, settings)
+    assert (NET01, endpoint_urn) in {(v.policy, v.urn) for v in known.violations}
+    assert (NET01, endpoint_urn) not in {(v.policy, v.urn) for v in unknown.violations}
