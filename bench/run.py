@@ -19,7 +19,7 @@ shared 2-core machine's speed drifts by a fifth from one minute to the next.
 Then it prints the ratio of plan to floor, the growth from 100 to 500 endpoints, and whether
 each target holds. Exit 0 when every target holds, 1 when one does not.
 
-    bin/bench [--sizes 10,100,500] [--targets azure,kubernetes] [--rounds 2] [--json FILE]
+    bin/bench [--sizes 10,100,500] [--targets azure,kubernetes] [--rounds 3] [--json FILE]
 """
 
 from __future__ import annotations
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--targets", default="azure,kubernetes", help="comma-separated")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the rows as JSON")
     parser.add_argument(
-        "--rounds", type=int, default=2, help="runs of each measurement; the fastest counts"
+        "--rounds", type=int, default=3, help="runs of each measurement; the fastest counts"
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch projects")
     args = parser.parse_args(argv)
