@@ -53,10 +53,22 @@ class StackFile:
 
 def read_project(project_dir: Path) -> str:
     path = project_dir / "Pulumi.yaml"
-    data = _load_yaml(path.read_text() if path.exists() else None, path)
+    data = _load_yaml(_read_text(path) if path.exists() else None, path)
     if not isinstance(data, dict) or "name" not in data:
         raise UsageError(f"{path}: not a Pulumi project file (no `name:`)")
     return str(data["name"])
+
+
+def _read_text(path: Path) -> str:
+    """A project or stack file: UTF-8, as the Pulumi CLI reads it, whatever the locale."""
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise UsageError(
+            f"{path.name}:{line}: not UTF-8 text ({error.reason}); fix: save the file as UTF-8"
+        ) from None
 
 
 def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackFile:
@@ -71,7 +83,7 @@ def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackF
                 f"no stack file {path.name} in {project_dir}; stacks here: "
                 f"{', '.join(existing) or 'none'}"
             )
-        text = path.read_text()
+        text = _read_text(path)
     data = _load_yaml(text, path)
     if data is None:
         data = {}
@@ -131,7 +143,8 @@ def read_stack_at(project_dir: Path, stack: str, gitref: str) -> StackFile:
             ["git", "-C", str(project_dir), "show", f"{gitref}:{top}{name}"],
             check=True,
             capture_output=True,
-            text=True,
+            encoding="utf-8",
+            errors="replace",
         )
     except FileNotFoundError:
         raise UsageError("--base needs git on PATH") from None

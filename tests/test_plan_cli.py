@@ -96,6 +96,9 @@ SECURE_OTHER_NAMESPACES = {
     "datadog:apiKey": {"secure": "v1:ANOTHERSECRETVALUE"},
 }
 SECURE_INVALID = scenario("defaults") | {"environment": {"secure": "v1:SUPERSECRETVALUE"}}
+UNICODE_DESCRIPTION = "Betrugsprüfung für Zahlungen — café ✓"
+UNICODE = scenario("defaults")
+UNICODE["endpoints"][0]["description"] = UNICODE_DESCRIPTION
 
 STACKS = {
     "valid": stack_yaml(blue_green(90, 10)),
@@ -104,6 +107,7 @@ STACKS = {
     "badyaml": "config:\n  ml-endpoints:target: [azure\n",
     "secure": stack_yaml(blue_green(90, 10), SECURE_OTHER_NAMESPACES),
     "secureinvalid": stack_yaml(SECURE_INVALID),
+    "unicode": stack_yaml(UNICODE),
 }
 # In git: committed at HEAD, then changed in the working tree.
 GIT_STACKS = {
@@ -142,7 +146,7 @@ def git(directory: Path, *args: str) -> None:
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     directory = copy_project(tmp_path_factory.mktemp("project"))
     for name, text in STACKS.items():
-        (directory / f"Pulumi.{name}.yaml").write_text(text)
+        (directory / f"Pulumi.{name}.yaml").write_text(text, encoding="utf-8")
     return directory
 
 
@@ -191,6 +195,7 @@ def cases(project: Path, git_project: Path, out: Path) -> dict[str, tuple[list[s
         # --out writes exactly the --json document (test_out_writes_the_plan_document).
         "secure": ([*tmp, "plan", "--stack", "secure", "--out", str(out / "secure")], ROOT),
         "secure_invalid": ([*tmp, "plan", "--stack", "secureinvalid"], ROOT),
+        "unicode_json": ([*tmp, "plan", "--stack", "unicode", "--json"], ROOT),
         "missing_stack": ([*tmp, "plan", "--stack", "nope"], ROOT),
         "invalid_yaml": ([*tmp, "plan", "--stack", "badyaml"], ROOT),
         "traffic_90": ([*tmp, "plan", "--stack", "traffic90"], ROOT),
@@ -260,7 +265,9 @@ def runs(
         stdout.close()
         stderr.close()
         results[name] = Result(
-            code, (logs / f"{name}.out").read_text(), (logs / f"{name}.err").read_text()
+            code,
+            (logs / f"{name}.out").read_text(encoding="utf-8"),
+            (logs / f"{name}.err").read_text(encoding="utf-8"),
         )
     return results
 
@@ -440,6 +447,16 @@ def test_json_is_byte_identical_across_runs(runs: dict[str, Result]) -> None:
 def test_out_writes_the_plan_document(runs: dict[str, Result], out_dir: Path) -> None:
     assert runs["prod"].code == 0, runs["prod"].stderr
     assert (out_dir / "plan.json").read_text() == runs["prod_json"].stdout
+
+
+def test_plan_document_is_utf8_json(runs: dict[str, Result]) -> None:
+    """Text beyond ASCII (a description) comes through the --json document unchanged."""
+    result = runs["unicode_json"]
+    assert result.code == 0, result.stderr
+    document = json.loads(result.stdout)
+    (endpoint,) = [r for r in document["resources"] if r["type"] == ENDPOINT]
+    assert endpoint["inputs"]["properties"]["description"] == UNICODE_DESCRIPTION
+    assert UNICODE_DESCRIPTION in result.stdout
 
 
 # --- bad input: exit 2, a message, never a traceback --------------------------------------

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import main as ruamel_main
 
-from mlep.stackfile import read_stack
+from mlep.stackfile import UsageError, read_stack
 
 STACK = """\
 config:
@@ -58,3 +59,19 @@ def test_yaml_1_2_syntax_the_c_parser_rejects_still_loads(tmp_path: Path) -> Non
 def test_values_load_with_the_c_parser() -> None:
     # ruamel.yaml.clib is pinned: without it a 500-endpoint stack file loads 4x slower.
     assert ruamel_main.CParser is not None
+
+
+def test_stack_files_are_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_bytes(
+        "config:\n  ml-endpoints:description: Betrugsprüfung ✓\n".encode()
+    )
+    assert read_stack(tmp_path, "dev").namespace["description"] == "Betrugsprüfung ✓"
+
+
+def test_a_stack_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_bytes(b"config:\n  ml-endpoints:target: caf\xe9\n")
+    with pytest.raises(UsageError) as error:
+        read_stack(tmp_path, "dev")
+    assert str(error.value) == (
+        "Pulumi.dev.yaml:2: not UTF-8 text (invalid continuation byte); fix: save the file as UTF-8"
+    )
