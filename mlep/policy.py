@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import difflib
 import importlib
-import json
 import sys
 from dataclasses import dataclass
 from inspect import isawaitable
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import orjson
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -115,7 +115,7 @@ def evaluate(pack_dir: Path, resources: list[Registration], config: dict[str, An
     settings = resolve_config(policies, config)
     enabled = [p for p in policies if settings[p.name].level != EnforcementLevel.DISABLED]
     custom = [r for r in resources if r.custom]
-    # One look over all of the inputs (the C JSON encoder and a substring search) settles
+    # One look over all of the inputs (encoded by orjson, then a substring search) settles
     # that nothing is unknown, as is always so under mlep's mocks; a per-resource walk in
     # Python took over a second at 500 endpoints.
     maybe_unknown = _mentions_unknown([r.inputs for r in custom])
@@ -185,21 +185,24 @@ async def _awaited(result: Any) -> None:
     await result
 
 
-_UNKNOWN_VALUES = (
-    proxy.UNKNOWN_BOOLEAN_VALUE,
-    proxy.UNKNOWN_NUMBER_VALUE,
-    proxy.UNKNOWN_STRING_VALUE,
-    proxy.UNKNOWN_ARRAY_VALUE,
-    proxy.UNKNOWN_ASSET_VALUE,
-    proxy.UNKNOWN_ARCHIVE_VALUE,
-    proxy.UNKNOWN_OBJECT_VALUE,
+_UNKNOWN_VALUES = tuple(
+    value.encode()
+    for value in (
+        proxy.UNKNOWN_BOOLEAN_VALUE,
+        proxy.UNKNOWN_NUMBER_VALUE,
+        proxy.UNKNOWN_STRING_VALUE,
+        proxy.UNKNOWN_ARRAY_VALUE,
+        proxy.UNKNOWN_ASSET_VALUE,
+        proxy.UNKNOWN_ARCHIVE_VALUE,
+        proxy.UNKNOWN_OBJECT_VALUE,
+    )
 )
 
 
 def _mentions_unknown(values: Any) -> bool:
     """Whether any unknown value may be in ``values`` (JSON): false means none is."""
-    text = json.dumps(values)
-    return any(unknown in text for unknown in _UNKNOWN_VALUES)
+    encoded = orjson.dumps(values)
+    return any(unknown in encoded for unknown in _UNKNOWN_VALUES)
 
 
 def _policy_view(inputs: dict[str, Any], maybe_unknown: bool = True) -> Any:
