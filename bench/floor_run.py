@@ -12,13 +12,14 @@ import json
 import sys
 from pathlib import Path
 
-from mlep.mock_runtime import run_program
+from mlep.mock_runtime import one_shot_process, run_program
 
 PROGRAM = Path(__file__).resolve().parent / "floor" / "__main__.py"
 
 
 def main() -> None:
     stack, plan, classes, out = sys.argv[1:5]
+    one_shot_process()  # as the `mlep` command runs
     config = {"floor:plan": plan, "floor:classes": classes}
     run = run_program(PROGRAM, "ml-endpoints", stack, config, [])
     Path(out).write_text(json.dumps({r.urn: r.inputs for r in run.resources}))

@@ -14,7 +14,8 @@ measures, each in a fresh process:
   resources (URNs and inputs), or the run fails.
 
 Each measurement runs --rounds times (plan and floors in turn) and the fastest run counts: a
-shared 2-core machine's speed drifts by a fifth from one minute to the next.
+shared 2-core machine's speed drifts by a third from one minute to the next. Each round starts
+by timing a fixed Python loop; the fastest and slowest of those show how far it drifted.
 
 Then it prints the ratio of plan to floor, the growth from 100 to 500 endpoints, and whether
 each target holds. Exit 0 when every target holds, 1 when one does not.
@@ -51,6 +52,7 @@ MAX_PEAK_MIB = 1024.0
 MAX_FLOOR_RATIO = 1.3
 MAX_GROWTH = 5.5
 GROWTH_FROM = 100
+PROBE_ITERATIONS = 5_000_000
 
 
 @dataclass
@@ -113,9 +115,19 @@ def scratch_project(workdir: Path, target: str, size: int) -> str:
     return stack
 
 
-def bench_one(workdir: Path, target: str, size: int, rounds: int) -> Row:
+def speed_probe() -> float:
+    """Seconds for a fixed pure-Python loop: how fast this machine runs Python just now."""
+    start = time.perf_counter()
+    total = 0
+    for i in range(PROBE_ITERATIONS):
+        total += i
+    return time.perf_counter() - start
+
+
+def bench_one(workdir: Path, target: str, size: int, rounds: int, probes: list[float]) -> Row:
     """Measure one fleet ``rounds`` times, plan and floors in turn; keep each one's fastest
-    run (the least disturbed by the rest of the machine) and its largest peak."""
+    run (the least disturbed by the rest of the machine) and its largest peak. Each round
+    starts with a speed probe, appended to ``probes``."""
     stack = scratch_project(workdir, target, size)
     python = sys.executable
     plan_file = workdir / f"{stack}.plan.json"
@@ -124,6 +136,7 @@ def bench_one(workdir: Path, target: str, size: int, rounds: int) -> Row:
     floors: dict[str, list[Measure]] = {"provider": [], "generic": []}
     registered: dict[str, Any] = {}
     for _ in range(rounds):
+        probes.append(speed_probe())
         plans.append(measure([*plan_command, "--json"], workdir, stdout=plan_file))
         registered = {r["urn"]: r["inputs"] for r in json.loads(plan_file.read_text())["resources"]}
         for classes, measured in floors.items():
@@ -257,11 +270,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"machine: {machine()}\n")
     workdir = Path(tempfile.mkdtemp(prefix="mlep-bench-"))
     rows: list[Row] = []
+    probes: list[float] = []
     try:
         for target in targets:
             for size in sizes:
                 print(f"... {target}, {size} endpoints", file=sys.stderr, flush=True)
-                row = bench_one(workdir / target, target, size, max(1, args.rounds))
+                row = bench_one(workdir / target, target, size, max(1, args.rounds), probes)
                 rows.append(row)
                 print(
                     f"    plan {row.plan_s:.1f} s, {row.plan_peak_mib:.0f} MiB; "
@@ -275,11 +289,17 @@ def main(argv: list[str] | None = None) -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     missed = report(rows)
+    fastest, slowest = min(probes), max(probes)
+    print(
+        f"\nmachine speed over the run (a fixed Python loop, before each round): "
+        f"{fastest:.2f} s to {slowest:.2f} s (x{slowest / fastest:.2f})"
+    )
     if args.json:
         document: dict[str, Any] = {
             "machine": machine(),
             "rows": [asdict(r) | {"ratio": r.ratio} for r in rows],
             "missed": missed,
+            "speed_probe_s": {"fastest": fastest, "slowest": slowest},
         }
         args.json.write_text(json.dumps(document, indent=2) + "\n")
     if missed:
