@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from dataclasses import dataclass
 from functools import cached_property
@@ -61,13 +62,16 @@ def read_project(project_dir: Path) -> str:
 
 def _read_text(path: Path) -> str:
     """A project or stack file: UTF-8, as the Pulumi CLI reads it, whatever the locale."""
-    data = path.read_bytes()
+    return _decoded_text(path.read_bytes(), path.name)
+
+
+def _decoded_text(data: bytes, name: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
         raise UsageError(
-            f"{path.name}:{line}: not UTF-8 text ({error.reason}); fix: save the file as UTF-8"
+            f"{name}:{line}: not UTF-8 text ({error.reason}); fix: save the file as UTF-8"
         ) from None
 
 
@@ -133,27 +137,27 @@ def read_stack_at(project_dir: Path, stack: str, gitref: str) -> StackFile:
     """The stack file as it was at a git revision (for --base)."""
     name = f"Pulumi.{stack}.yaml"
     try:
-        top = subprocess.run(
-            ["git", "-C", str(project_dir), "rev-parse", "--show-prefix"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
+        top = os.fsdecode(
+            subprocess.run(
+                ["git", "-C", str(project_dir), "rev-parse", "--show-prefix"],
+                check=True,
+                capture_output=True,
+            ).stdout.strip()
+        )
         shown = subprocess.run(
             ["git", "-C", str(project_dir), "show", f"{gitref}:{top}{name}"],
             check=True,
             capture_output=True,
-            encoding="utf-8",
-            errors="replace",
         )
     except FileNotFoundError:
         raise UsageError("--base needs git on PATH") from None
     except subprocess.CalledProcessError as error:
-        reason = (error.stderr or "").strip().splitlines()[-1:] or ["unknown error"]
+        stderr = (error.stderr or b"").decode(errors="replace")
+        reason = stderr.strip().splitlines()[-1:] or ["unknown error"]
         raise UsageError(
             f"--base {gitref}: cannot read {name} at that revision ({reason[0]})"
         ) from None
-    return read_stack(project_dir, stack, shown.stdout)
+    return read_stack(project_dir, stack, _decoded_text(shown.stdout, f"{name} at {gitref}"))
 
 
 class _Yaml12Resolver(VersionedResolver):

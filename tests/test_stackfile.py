@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import main as ruamel_main
 
-from mlep.stackfile import UsageError, read_stack
+from mlep.stackfile import UsageError, read_stack, read_stack_at
 
 STACK = """\
 config:
@@ -61,7 +62,7 @@ def test_values_load_with_the_c_parser() -> None:
     assert ruamel_main.CParser is not None
 
 
-def test_stack_files_are_read_as_utf8_whatever_the_locale(tmp_path: Path) -> None:
+def test_stack_files_are_read_as_utf8(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_bytes(
         "config:\n  ml-endpoints:description: Betrugsprüfung ✓\n".encode()
     )
@@ -75,3 +76,14 @@ def test_a_stack_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
     assert str(error.value) == (
         "Pulumi.dev.yaml:2: not UTF-8 text (invalid continuation byte); fix: save the file as UTF-8"
     )
+
+
+def test_a_base_revision_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.dev.yaml").write_bytes(b"config:\n  ml-endpoints:target: caf\xe9\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    git += ["-c", "commit.gpgsign=false"]
+    for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "base"]):
+        subprocess.run([*git, *args], check=True, capture_output=True)
+    with pytest.raises(UsageError) as error:
+        read_stack_at(tmp_path, "dev", "HEAD")
+    assert str(error.value).startswith("Pulumi.dev.yaml at HEAD:2: not UTF-8 text (")
