@@ -35,7 +35,7 @@ from pulumi_policy import (
     StackValidationPolicy,
     proxy,
 )
-from pulumi_policy.proxy import UnknownValueError, _is_unknown, unknown_checking_proxy
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
 from mlep.mock_runtime import Registration
 from mlep.stackfile import UsageError
@@ -115,11 +115,14 @@ def evaluate(pack_dir: Path, resources: list[Registration], config: dict[str, An
     settings = resolve_config(policies, config)
     enabled = [p for p in policies if settings[p.name].level != EnforcementLevel.DISABLED]
     custom = [r for r in resources if r.custom]
-    # One look over all of the inputs (encoded by orjson, then a substring search) settles
-    # that nothing is unknown, as is always so under mlep's mocks; a per-resource walk in
-    # Python took over a second at 500 endpoints.
-    maybe_unknown = _mentions_unknown([r.inputs for r in custom])
-    views = [(r, _policy_view(r.inputs, maybe_unknown), _options(r)) for r in custom]
+    # The SDK's server wraps every resource's inputs in a proxy that raises UnknownValueError
+    # on a value unknown during preview. Without any unknown value (always so under mlep's
+    # mocks) the plain inputs read the same and cost nothing to build; one look over all of
+    # them (encoded by orjson, then a substring search) settles it.
+    proxied = _mentions_unknown([r.inputs for r in custom])
+    views = [
+        (r, unknown_checking_proxy(r.inputs) if proxied else r.inputs, _options(r)) for r in custom
+    ]
     run = _Run()
     # Built once and shared: stack policies only read them (the SDK server builds a copy each).
     stack_resources: list[Any] | None = None
@@ -203,24 +206,6 @@ def _mentions_unknown(values: Any) -> bool:
     """Whether any unknown value may be in ``values`` (JSON): false means none is."""
     encoded = orjson.dumps(values)
     return any(unknown in encoded for unknown in _UNKNOWN_VALUES)
-
-
-def _policy_view(inputs: dict[str, Any], maybe_unknown: bool = True) -> Any:
-    """The inputs as a policy reads them. The SDK's server wraps every dict and list in a proxy
-    that raises UnknownValueError on a value unknown during preview; with no unknown value in
-    them (always, under mlep's mocks) the plain inputs read the same, and cost nothing to build.
-    """
-    if maybe_unknown and _contains_unknown(inputs):
-        return unknown_checking_proxy(inputs)
-    return inputs
-
-
-def _contains_unknown(value: Any) -> bool:
-    if isinstance(value, dict):
-        return any(_contains_unknown(item) for item in value.values())
-    if isinstance(value, list):
-        return any(_contains_unknown(item) for item in value)
-    return _is_unknown(value)
 
 
 def _options(resource: Registration) -> PolicyResourceOptions:

@@ -54,18 +54,14 @@ class StackFile:
 
 def read_project(project_dir: Path) -> str:
     path = project_dir / "Pulumi.yaml"
-    data = _load_yaml(_read_text(path) if path.exists() else None, path)
+    data = _load_yaml(_decoded_text(path.read_bytes(), path.name) if path.exists() else None, path)
     if not isinstance(data, dict) or "name" not in data:
         raise UsageError(f"{path}: not a Pulumi project file (no `name:`)")
     return str(data["name"])
 
 
-def _read_text(path: Path) -> str:
-    """A project or stack file: UTF-8, as the Pulumi CLI reads it, whatever the locale."""
-    return _decoded_text(path.read_bytes(), path.name)
-
-
 def _decoded_text(data: bytes, name: str) -> str:
+    """A project or stack file's text: UTF-8, as the Pulumi CLI reads it, whatever the locale."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -87,7 +83,7 @@ def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackF
                 f"no stack file {path.name} in {project_dir}; stacks here: "
                 f"{', '.join(existing) or 'none'}"
             )
-        text = _read_text(path)
+        text = _decoded_text(path.read_bytes(), path.name)
     data = _load_yaml(text, path)
     if data is None:
         data = {}
