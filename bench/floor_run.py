@@ -12,7 +12,7 @@ import json
 import sys
 from pathlib import Path
 
-from mlep.mock_runtime import one_shot_process, run_program
+from mlep.engine.runtime import one_shot_process, run_program
 
 PROGRAM = Path(__file__).resolve().parent / "floor" / "__main__.py"
 

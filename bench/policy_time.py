@@ -1,5 +1,5 @@
-"""Time the policy evaluation of a plan alone: mlep.policy.evaluate over the plan's resources,
-with the stack's policy config. Prints {"seconds": ..., "violations": ...}.
+"""Time the policy evaluation of a plan alone: mlep.engine.policy.evaluate over the plan's
+resources, with the stack's policy config. Prints {"seconds": ..., "violations": ...}.
 
     python -m bench.policy_time PROJECT_DIR STACK PLAN.json
 """
@@ -12,15 +12,15 @@ import time
 from pathlib import Path
 
 from bench.fleet import is_component
-from mlep.mock_runtime import STACK_TYPE, Registration
-from mlep.plan import load_config
-from mlep.policy import evaluate
-from mlep.policy_config import stack_policy_config
+from mlep.engine.policy import evaluate
+from mlep.engine.policy_config import stack_policy_config
+from mlep.engine.runtime import STACK_TYPE, Registration
+from mlep.stack import StackRef
 
 
 def main() -> None:
     project, stack, plan = Path(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-    config = load_config(project, stack)[1]
+    config = StackRef(project, stack).load()[1]
     resources = [
         Registration(
             urn=r["urn"],

@@ -6,7 +6,7 @@ measures, each in a fresh process:
 
 - `mlep plan --json`: wall time and peak memory (the kernel's max RSS of the process; mlep
   evaluates the policies in the same process, so that is all of it);
-- the policy evaluation alone (mlep.policy.evaluate over the plan's resources, timed here);
+- the policy evaluation alone (mlep.engine.policy.evaluate over the plan's resources, timed here);
 - the floor: bench/floor registers the same resources with the same inputs, parents and
   dependencies through the provider SDKs' resource classes under the same mock runtime, with
   no components and no validation; and, for reference, the generic floor: the same through

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from mlep.mock_runtime import ProgramRun, run_program
+from mlep.engine.runtime import ProgramRun, run_program
 from tests.scenarios import engine_config
 
 ROOT = Path(__file__).resolve().parent.parent

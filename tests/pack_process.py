@@ -19,8 +19,8 @@ import grpc
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 
-from mlep.mock_runtime import Registration
-from mlep.policy import PackResult, Violation, load_policies, resolve_config
+from mlep.engine.policy import PackResult, Violation, load_policies, resolve_config
+from mlep.engine.runtime import Registration
 
 START_TIMEOUT_S = 60
 WIRE_LEVELS = {

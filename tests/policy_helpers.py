@@ -117,7 +117,7 @@ def resource_args(
 
 
 class Declared(Protocol):
-    """A declared resource: `StackResource` below, or a `mlep.mock_runtime.Registration`."""
+    """A declared resource: `StackResource` below, or a `mlep.engine.runtime.Registration`."""
 
     @property
     def type(self) -> str: ...

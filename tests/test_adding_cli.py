@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from mlep.adding import template_values
-from mlep.stackfile import UsageError
-from mlep.templates import load_template
+from mlep.authoring.adding import template_values
+from mlep.authoring.templates import load_template
+from mlep.errors import UsageError
 from tests.test_plan_cli import Result, copy_project
 from tests.test_review import mlep_env, run_mlep
 

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from mlep.mock_runtime import ProgramRun
+from mlep.engine.runtime import ProgramRun
 from tests.conftest import run_namespace
 from tests.scenarios import kubernetes_scenario, scenario
 

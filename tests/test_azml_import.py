@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mlep import azml_import
-from mlep.azml_import import convert
-from mlep.stackfile import UsageError
+from mlep.authoring import azml_import
+from mlep.authoring.azml_import import convert
+from mlep.errors import UsageError
 from models.loader import parse_stack_config
 from tests import policy_helpers
 from tests.scenarios import waf_aligned

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mlep.mock_runtime import MOCK_LOCATION, MOCK_SUBSCRIPTION, ProgramRun, Registration
+from mlep.engine.runtime import MOCK_LOCATION, MOCK_SUBSCRIPTION, ProgramRun, Registration
 from tests.conftest import run_namespace
 from tests.scenarios import SCENARIOS, scenario
 

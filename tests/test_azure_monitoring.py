@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlep.mock_runtime import ProgramRun
+from mlep.engine.runtime import ProgramRun
 from tests.conftest import run_namespace
 from tests.scenarios import LAW_ID, scenario
 from tests.test_azure_endpoint import DEPLOYMENT, named, of_type, scenario_run

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from components.azure.keys import key_expiry
-from mlep.mock_runtime import (
+from mlep.engine.runtime import (
     MOCK_PRIMARY_KEY,
     MOCK_SECONDARY_KEY,
     MOCK_SUBSCRIPTION,

@@ -15,7 +15,7 @@ import pytest
 
 from components.azure import online_endpoint, roles
 from components.kubernetes import labels
-from mlep.mock_runtime import ProgramRun
+from mlep.engine.runtime import ProgramRun
 from models import fields
 from models.endpoint import RolloutPolicy
 from tests.conftest import run_namespace

@@ -29,9 +29,9 @@ from azure.core.rest import HttpRequest, HttpResponse
 from azure.core.utils import case_insensitive_dict
 
 from components.azure.alerts import METRIC_WINDOW
-from mlep.guardrails import MetricsUnavailable, Reading, decide
-from mlep.guardrails_azure import INTERVAL_MINUTES, AzureMonitorSource, subscription_id
-from mlep.plan import load_config
+from mlep.change.guardrails import MetricsUnavailable, Reading, decide
+from mlep.change.guardrails.azure import INTERVAL_MINUTES, AzureMonitorSource, subscription_id
+from mlep.stack import StackRef
 from models.endpoint import EndpointSpec
 from models.stack import StackConfig
 
@@ -194,7 +194,7 @@ class SignedOutCredential:
 
 @pytest.fixture(scope="module")
 def prod() -> StackConfig:
-    return load_config(ROOT, "prod")[1]
+    return StackRef(ROOT, "prod").load()[1]
 
 
 @pytest.fixture(scope="module")

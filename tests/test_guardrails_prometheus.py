@@ -21,16 +21,16 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 
 from components.kubernetes import labels as lbl
-from mlep import guardrails_prometheus
-from mlep.guardrails import (
+from mlep.change.guardrails import (
     REQUEST_SIGNALS,
     SIGNALS,
     MetricsUnavailable,
     Reading,
     decide,
 )
-from mlep.guardrails_prometheus import PrometheusSource
-from mlep.plan import load_config
+from mlep.change.guardrails import prometheus as guardrails_prometheus
+from mlep.change.guardrails.prometheus import PrometheusSource
+from mlep.stack import StackRef
 from models import prometheus_queries
 from services.tabular_classifier.contract import FEATURES
 from tests.conftest import ROOT
@@ -38,7 +38,7 @@ from tests.servers import bento_servers, free_loopback_port, prometheus_server
 from tests.test_plan_cli import Result, copy_project
 from tests.test_review import mlep_env, run_mlep
 
-STACK = load_config(ROOT, "staging")[1]
+STACK = StackRef(ROOT, "staging").load()[1]
 SPEC = STACK.endpoints[0]  # tabular-classifier; alerts: p95 latency at most 250 ms
 assert STACK.kubernetes is not None
 NAMESPACE = STACK.kubernetes.namespace

@@ -1,10 +1,11 @@
 """What `mlep plan --out DIR` writes for a kubernetes stack: schema-valid, stable manifests.
 
 Built-in objects are validated with kubernetes-validate (strict: unknown fields are errors) as
-written by `mlep.manifests.render` and read back, so the test covers the rendering too. Custom
-resources (Gateway API, Envoy Gateway, Secrets Store CSI, Prometheus Operator) have no schema
-there; `test_kubernetes_target.py` checks them field by field. The CLI runs twice, at the same
-time, on a temporary copy of the project holding the repo's `Pulumi.staging.yaml`.
+written by `mlep.engine.manifests.render` and read back, so the test covers the rendering
+too. Custom resources (Gateway API, Envoy Gateway, Secrets Store CSI, Prometheus Operator)
+have no schema there; `test_kubernetes_target.py` checks them field by field. The CLI runs
+twice, at the same time, on a temporary copy of the project holding the repo's
+`Pulumi.staging.yaml`.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import kubernetes_validate
 import pytest
 from ruamel.yaml import YAML
 
-from mlep.manifests import HEADER, ManifestError, manifests, render, write_manifests
-from mlep.mock_runtime import SECRET, Registration
-from mlep.stackfile import read_stack
+from mlep.engine.manifests import HEADER, ManifestError, manifests, render, write_manifests
+from mlep.engine.runtime import SECRET, Registration
+from mlep.stack import StackRef
 from tests.conftest import ROOT, run_namespace
 from tests.scenarios import kubernetes_scenario
 from tests.test_kubernetes_target import STACKS, stack_run
@@ -333,7 +334,7 @@ def test_written_route_weights_are_the_staging_traffic(cli: dict[str, Any]) -> N
         "tabular-classifier-lr-v2": 10,
         "tabular-classifier-gbm-v3": 0,
     }
-    (endpoint,) = read_stack(cli["project"], "staging").namespace["endpoints"]
+    (endpoint,) = StackRef(cli["project"], "staging").read().namespace["endpoints"]
     assert weights == {f"tabular-classifier-{d}": w for d, w in endpoint["traffic"].items()}
 
 
@@ -342,7 +343,7 @@ def test_written_route_mirrors_20_percent_to_gbm_v3(cli: dict[str, Any]) -> None
     (mirror,) = [f["requestMirror"] for f in rule["filters"] if f["type"] == "RequestMirror"]
     assert mirror["backendRef"]["name"] == "tabular-classifier-gbm-v3"
     assert mirror["percent"] == 20
-    (endpoint,) = read_stack(cli["project"], "staging").namespace["endpoints"]
+    (endpoint,) = StackRef(cli["project"], "staging").read().namespace["endpoints"]
     assert endpoint["mirror_traffic"] == {"gbm-v3": 20}
 
 

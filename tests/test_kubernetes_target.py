@@ -19,8 +19,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from components.kubernetes import monitoring
-from mlep.mock_runtime import ProgramRun, Registration, run_program
-from mlep.stackfile import read_stack
+from mlep.engine.runtime import ProgramRun, Registration, run_program
+from mlep.stack import StackRef
 from models.deployment import DeploymentSpec
 from models.endpoint import EndpointSpec
 from models.errors import ConfigError, Problem
@@ -45,7 +45,7 @@ def namespace_of(stack: str) -> dict[str, Any]:
     """The `ml-endpoints:` namespace of a scenario, or of the repo's stack file."""
     if stack in KUBERNETES_SCENARIOS:
         return kubernetes_scenario(stack)
-    return read_stack(ROOT, stack).namespace
+    return StackRef(ROOT, stack).read().namespace
 
 
 @functools.cache
@@ -53,7 +53,7 @@ def stack_run(stack: str) -> ProgramRun:
     """The program's run for a scenario or repo stack (cached: tests only read it)."""
     if stack in KUBERNETES_SCENARIOS:
         return run_namespace(kubernetes_scenario(stack))
-    stack_file = read_stack(ROOT, stack)
+    stack_file = StackRef(ROOT, stack).read()
     return run_program(
         ROOT / "__main__.py",
         project="ml-endpoints",

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pulumi.runtime import resource as runtime_resource
 
-from mlep.mock_runtime import ProgramError, run_program
+from mlep.engine.runtime import ProgramError, run_program
 from tests.conftest import run_namespace
 from tests.scenarios import scenario
 

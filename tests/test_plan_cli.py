@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from mlep.stackfile import read_stack
+from mlep.stack import StackRef
 from tests.scenarios import scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -284,7 +284,7 @@ def row(*cells: str) -> re.Pattern[str]:
 
 
 def repo_endpoints(stack: str) -> list[dict[str, Any]]:
-    return read_stack(ROOT, stack).namespace["endpoints"]  # type: ignore[no-any-return]
+    return StackRef(ROOT, stack).read().namespace["endpoints"]  # type: ignore[no-any-return]
 
 
 # --- the readable plan --------------------------------------------------------------------

@@ -20,7 +20,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
-from mlep.mock_runtime import Registration
+from mlep.engine.runtime import Registration
 from tests.conftest import run_namespace
 from tests.policy_helpers import (
     ABSENT,

@@ -26,7 +26,7 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
-from mlep.mock_runtime import ProgramRun, Registration
+from mlep.engine.runtime import ProgramRun, Registration
 from tests.conftest import run_namespace
 from tests.policy_helpers import (
     ABSENT,

@@ -16,10 +16,11 @@ import pytest
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from mlep.mock_runtime import ProgramRun
-from mlep.plan import plan_stack
-from mlep.policy import PackResult, evaluate
-from mlep.policy_config import environment_config as policy_config
+from mlep.engine.plan import plan_stack
+from mlep.engine.policy import PackResult, evaluate
+from mlep.engine.policy_config import environment_config as policy_config
+from mlep.engine.runtime import ProgramRun
+from mlep.stack import StackRef
 from tests.conftest import ROOT, run_namespace
 from tests.pack_process import analyzer_info, run_pack, serving, struct, wire_config
 from tests.policy_helpers import POLICIES, POLICIES_DIR, endpoint_props, tokens
@@ -64,14 +65,14 @@ def fraud_scoring_urns(run: ProgramRun) -> tuple[str, str]:
 
 @pytest.mark.parametrize("stack", ["dev", "prod", "staging"])
 def test_golden_stack_has_no_mandatory_violation(stack: str) -> None:
-    plan = plan_stack(ROOT, stack)
+    plan = plan_stack(StackRef(ROOT, stack))
     assert plan.mandatory_violations == []
 
 
 def test_staging_stack_has_no_finding_even_under_prod_levels() -> None:
     """The Kubernetes example passes every rule, advisory ones included, except AV-01 (it
     runs two replicas; prod wants three)."""
-    plan = plan_stack(ROOT, "staging")
+    plan = plan_stack(StackRef(ROOT, "staging"))
     run = plan.run
     prod = policy_config(POLICIES_DIR, "prod")
     found = run_pack(POLICIES_DIR, run.resources, prod).violations

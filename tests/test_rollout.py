@@ -1,6 +1,6 @@
 """`mlep rollout` and `mlep rollback`: one traffic change, and only that change, in the file.
 
-The text edit (`mlep.traffic_edit.set_traffic`) is tested in-process on literal YAML texts.
+The text edit (`mlep.stack.traffic_edit.set_traffic`) is tested in-process on literal YAML texts.
 The commands run as users run them, in a subprocess, on copies of the repository's stack files
 (tests/fixtures/rollout/) committed to a fresh git repository per scenario. Every scenario in
 `SCENARIOS` runs once per module, several at a time; the tests then read the outcomes.
@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from mlep.stackfile import UsageError
-from mlep.traffic_edit import set_traffic
+from mlep.errors import UsageError
+from mlep.stack.traffic_edit import set_traffic
 from tests.test_plan_cli import Result, copy_project, git
 from tests.test_review import mlep_env, run_mlep
 

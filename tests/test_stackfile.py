@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import main as ruamel_main
 
-from mlep.stackfile import UsageError, read_stack, read_stack_at
+from mlep.errors import UsageError
+from mlep.stack import StackRef
 
 STACK = """\
 config:
@@ -27,7 +28,7 @@ config:
 
 def test_values_follow_yaml_1_2(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_text(STACK)
-    stack = read_stack(tmp_path, "dev")
+    stack = StackRef(tmp_path, "dev").read()
     (endpoint,) = stack.namespace["endpoints"]
     # YAML 1.1 would read `yes` and `on` as booleans; Pulumi and YAML 1.2 read strings.
     assert endpoint["description"] == "yes"
@@ -38,7 +39,7 @@ def test_values_follow_yaml_1_2(tmp_path: Path) -> None:
 
 def test_lines_name_every_field_of_the_namespace(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_text(STACK)
-    lines = read_stack(tmp_path, "dev").lines
+    lines = StackRef(tmp_path, "dev").read().lines
     assert lines["target"] == 2
     assert lines["endpoints"] == 4
     assert lines["endpoints[0].description"] == 6
@@ -52,7 +53,7 @@ def test_yaml_1_2_syntax_the_c_parser_rejects_still_loads(tmp_path: Path) -> Non
     (tmp_path / "Pulumi.dev.yaml").write_text(
         "config:\n  ml-endpoints:kubernetes:\n    entra: {audience: api://ml-endpoints}\n"
     )
-    stack = read_stack(tmp_path, "dev")
+    stack = StackRef(tmp_path, "dev").read()
     assert stack.namespace["kubernetes"] == {"entra": {"audience": "api://ml-endpoints"}}
     assert stack.lines["kubernetes.entra.audience"] == 3
 
@@ -66,13 +67,13 @@ def test_stack_files_are_read_as_utf8(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_bytes(
         "config:\n  ml-endpoints:description: Betrugsprüfung ✓\n".encode()
     )
-    assert read_stack(tmp_path, "dev").namespace["description"] == "Betrugsprüfung ✓"
+    assert StackRef(tmp_path, "dev").read().namespace["description"] == "Betrugsprüfung ✓"
 
 
 def test_a_stack_file_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_bytes(b"config:\n  ml-endpoints:target: caf\xe9\n")
     with pytest.raises(UsageError) as error:
-        read_stack(tmp_path, "dev")
+        StackRef(tmp_path, "dev").read()
     assert str(error.value) == (
         "Pulumi.dev.yaml:2: not UTF-8 text (invalid continuation byte); fix: save the file as UTF-8"
     )
@@ -85,5 +86,5 @@ def test_a_base_revision_that_is_not_utf8_is_a_usage_error(tmp_path: Path) -> No
     for args in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "base"]):
         subprocess.run([*git, *args], check=True, capture_output=True)
     with pytest.raises(UsageError) as error:
-        read_stack_at(tmp_path, "dev", "HEAD")
+        StackRef(tmp_path, "dev").read_at("HEAD")
     assert str(error.value).startswith("Pulumi.dev.yaml at HEAD:2: not UTF-8 text (")

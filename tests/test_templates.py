@@ -25,9 +25,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
-from mlep.stackedit import append_endpoint, render_endpoint
-from mlep.stackfile import UsageError, read_stack
-from mlep.templates import (
+from mlep.authoring.templates import (
     SENSITIVITIES,
     TARGETS,
     Template,
@@ -37,6 +35,9 @@ from mlep.templates import (
     stamp,
     template_inputs,
 )
+from mlep.errors import UsageError
+from mlep.stack import StackRef
+from mlep.stack.edit import append_endpoint, render_endpoint
 from models.loader import parse_stack_config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -587,7 +588,7 @@ def test_a_real_stack_gets_one_insertion_and_still_plans_offline(tmp_path: Path)
     after = append_endpoint(text, spec)
     assert [op[0] for op in changes(text, after)] == ["insert"]
     (tmp_path / "Pulumi.edited.yaml").write_text(after)
-    stack = read_stack(tmp_path, "edited")
+    stack = StackRef(tmp_path, "edited").read()
     config = parse_stack_config(stack.namespace, "Pulumi.edited.yaml")
     assert [e.name for e in config.endpoints][-1] == spec["name"]
 

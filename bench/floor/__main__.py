@@ -33,7 +33,7 @@ import pulumi
 
 from bench.fleet import is_component
 from components.aliases import drop_unused_version_aliases
-from mlep.mock_runtime import STACK_TYPE
+from mlep.engine.runtime import STACK_TYPE
 
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
 

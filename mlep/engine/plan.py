@@ -8,18 +8,13 @@ from typing import Any
 
 import orjson
 
-from mlep.history import stable_deployments
-from mlep.mock_runtime import ProgramRun, run_program
-from mlep.policy import Violation, evaluate
-from mlep.policy_config import (
-    PreviousTraffic,
-    previous_from_config,
-    read_previous,
-    stack_policy_config,
-)
-from mlep.stackfile import StackFile, read_project, read_stack, read_stack_at
-from models.errors import ConfigError
-from models.loader import parse_stack_config
+from mlep.engine.manifests import write_manifests
+from mlep.engine.policy import Violation, evaluate
+from mlep.engine.policy_config import stack_policy_config
+from mlep.engine.runtime import ProgramRun, run_program
+from mlep.stack.files import StackFile, read_project
+from mlep.stack.previous import PreviousTraffic, load_previous
+from mlep.stack.ref import StackRef
 from models.stack import StackConfig
 
 
@@ -68,35 +63,18 @@ class Plan:
         options = orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE
         return orjson.dumps(self.document(), option=options).decode()
 
-
-class StackConfigError(ConfigError):
-    """A ConfigError with the line numbers of the stack file (or revision) it is about."""
-
-    def __init__(self, error: ConfigError, lines: dict[str, int]) -> None:
-        super().__init__(error.source, error.problems)
-        self.lines = lines
-
-
-def load_config(
-    project_dir: Path, stack: str, gitref: str | None = None
-) -> tuple[StackFile, StackConfig]:
-    """Read and validate a stack file (at ``gitref`` when given).
-
-    Raises StackConfigError/UsageError.
-    """
-    stack_file = (
-        read_stack_at(project_dir, stack, gitref) if gitref else read_stack(project_dir, stack)
-    )
-    source = stack_file.path.name + (f" at {gitref}" if gitref else "")
-    try:
-        return stack_file, parse_stack_config(stack_file.namespace, source)
-    except ConfigError as error:
-        raise StackConfigError(error, stack_file.lines) from None
+    def write_out(self, directory: Path) -> None:
+        """Kubernetes: the manifests, one file per object (and nothing else, so that
+        `kubectl apply -f DIR` works). Azure has no manifests: the plan document."""
+        if self.config.target == "kubernetes":
+            write_manifests(self.run.resources, directory, self.stack_file.name)
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        (directory / "plan.json").write_text(self.to_json(), encoding="utf-8")
 
 
 def plan_stack(
-    project_dir: Path,
-    stack: str,
+    stack: StackRef,
     base: str | None = None,
     policy_config: Path | None = None,
 ) -> Plan:
@@ -105,18 +83,18 @@ def plan_stack(
     ``base`` is a git revision (its stack file is validated too) or a previous plan document /
     stack output file: the traffic before this change, for the step rules.
     """
-    project = read_project(project_dir)
-    stack_file, config = load_config(project_dir, stack)
-    previous = load_previous(project_dir, stack, base) if base else None
+    project = read_project(stack.project_dir)
+    stack_file, config = stack.load()
+    previous = load_previous(stack, base) if base else None
     run = run_program(
-        project_dir / "__main__.py",
+        stack.project_dir / "__main__.py",
         project=project,
-        stack=stack,
+        stack=stack.name,
         config=stack_file.engine_config,
         secret_keys=stack_file.secret_keys,
     )
-    # The policies of the deployable pack in policies/ (mlep/policy.py: why in-process).
-    pack = project_dir / "policies"
+    # The policies of the deployable pack in policies/ (mlep/engine/policy.py: why in-process).
+    pack = stack.project_dir / "policies"
     result = evaluate(
         pack, run.resources, stack_policy_config(pack, config, previous, policy_config)
     )
@@ -129,21 +107,3 @@ def plan_stack(
         previous,
         tuple(result.not_applicable),
     )
-
-
-def load_previous(project_dir: Path, stack: str, base: str) -> PreviousTraffic:
-    """The traffic at ``base``: a plan document or stack output file, else a git revision
-    (with each endpoint's stable deployment from the history before it)."""
-    path = Path(base)
-    if path.suffix == ".json" or path.is_file():
-        return read_previous(path)
-    previous = previous_from_config(load_config(project_dir, stack, base)[1])
-    # TRF-08: moving traffic back to the last deployment that carried all of it is a
-    # rollback, however large the step.
-    for endpoint, deployment in stable_deployments(project_dir, stack, base).items():
-        if endpoint in previous:
-            previous[endpoint]["stable"] = deployment
-    return previous
-
-
-__all__ = ["ConfigError", "Plan", "StackConfigError", "load_config", "plan_stack"]

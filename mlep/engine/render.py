@@ -8,9 +8,9 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlep.mock_runtime import STACK_TYPE, Registration
-from mlep.plan import Plan
-from mlep.policy_config import PreviousTraffic
+from mlep.engine.plan import Plan
+from mlep.engine.runtime import STACK_TYPE, Registration
+from mlep.stack.previous import PreviousTraffic
 from models.endpoint import EndpointSpec
 
 
@@ -148,7 +148,7 @@ def _traffic_table(spec: EndpointSpec, base: PreviousTraffic | None) -> Table:
     for deployment in spec.deployments:
         row = [deployment.name]
         if previous is not None:
-            row.append(f"{previous['traffic'].get(deployment.name, 0)}%")
+            row.append(f"{previous.traffic.get(deployment.name, 0)}%")
         row += [
             f"{spec.traffic.get(deployment.name, 0)}%",
             f"{spec.mirror_traffic[deployment.name]}%"

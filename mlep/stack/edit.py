@@ -35,7 +35,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from mlep.stackfile import UsageError
+from mlep.errors import UsageError
 from models.fields import as_plain
 from models.loader import NAMESPACE
 

@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlep.history import git
-from mlep.plan import Plan, load_config, plan_stack
-from mlep.policy import Violation
+from mlep.engine import Plan, Violation, plan_stack
+from mlep.stack import git
+from mlep.stack.ref import StackRef
 from models.endpoint import EndpointSpec
 from models.stack import StackConfig
 
@@ -77,16 +77,12 @@ class Review:
         }
 
 
-def review_stack(
-    project_dir: Path, stack: str, base: str, policy_config: Path | None = None
-) -> Review:
+def review_stack(stack: StackRef, base: str, policy_config: Path | None = None) -> Review:
     """Plan the working tree with ``base`` as previous traffic, and compare the two."""
-    before = _config_at(project_dir, stack, base)
-    plan = plan_stack(
-        project_dir, stack, base=base if before else None, policy_config=policy_config
-    )
+    before = _config_at(stack, base)
+    plan = plan_stack(stack, base=base if before else None, policy_config=policy_config)
     # The stable deployments plan_stack found in the base's history for the step rules.
-    stable = {name: entry.get("stable") for name, entry in (plan.previous or {}).items()}
+    stable = {name: entry.stable for name, entry in (plan.previous or {}).items()}
     owners = _violations_by_endpoint(plan)
     old = {spec.name: spec for spec in before.endpoints} if before else {}
     new = {spec.name: spec for spec in plan.config.endpoints}
@@ -102,7 +98,7 @@ def review_stack(
         for name in [*new, *(n for n in old if n not in new)]
     ]
     return Review(
-        stack,
+        stack.name,
         base,
         plan.config.target,
         endpoints,
@@ -111,15 +107,11 @@ def review_stack(
     )
 
 
-def _config_at(project_dir: Path, stack: str, base: str) -> StackConfig | None:
+def _config_at(stack: StackRef, base: str) -> StackConfig | None:
     """The stack at ``base``; None when the stack file did not exist there (a new stack)."""
-    prefix = (git(project_dir, "rev-parse", "--show-prefix") or "").strip()
-    path = f"{base}:{prefix}Pulumi.{stack}.yaml"
-    if git(project_dir, "cat-file", "-e", path) is None and git(
-        project_dir, "rev-parse", "--verify", "--quiet", f"{base}^{{commit}}"
-    ):
+    if not stack.exists_at(base) and git.is_commit(stack.project_dir, base):
         return None  # the revision exists and the stack file is new in this change
-    return load_config(project_dir, stack, base)[1]  # raises a clear UsageError otherwise
+    return stack.load(base)[1]  # raises a clear UsageError otherwise
 
 
 def _endpoint(

@@ -29,7 +29,7 @@ from azure.core.exceptions import (
 from azure.mgmt.monitor import MonitorManagementClient
 from azure.monitor.query import LogsQueryClient, LogsQueryPartialResult
 
-from mlep.guardrails import SIGNALS, MetricsUnavailable, Reading, threshold
+from mlep.change.guardrails import SIGNALS, MetricsUnavailable, Reading, threshold
 from models import azure_queries as queries
 from models.endpoint import EndpointSpec
 

@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.table import Table
 
-from mlep.guardrails import SIGNALS, Decision, MetricsSource, MetricsUnavailable, decide
-from mlep.stackfile import StackFile, UsageError
+from mlep.change.guardrails import SIGNALS, Decision, MetricsSource, MetricsUnavailable, decide
+from mlep.errors import UsageError
+from mlep.stack.files import StackFile
 from models.endpoint import EndpointSpec
 from models.stack import StackConfig
 
 STATUS_STYLE = {"pass": "green", "breach": "bold red", "no data": "yellow"}
 
 
+@dataclass(frozen=True)
+class GuardrailOptions:
+    """Where the guardrails read live metrics, or that they are skipped (an override)."""
+
+    prometheus_url: str | None = None
+    subscription: str | None = None
+    skip: bool = False
+
+
 def metrics_source(
-    args: argparse.Namespace, config: StackConfig, stack_file: StackFile
+    args: GuardrailOptions, config: StackConfig, stack_file: StackFile
 ) -> MetricsSource:
     """Prometheus for a Kubernetes stack, Azure Monitor for an Azure one."""
     if config.kubernetes is not None:
-        from mlep.guardrails_prometheus import PrometheusSource  # noqa: PLC0415
+        from mlep.change.guardrails.prometheus import PrometheusSource  # noqa: PLC0415
 
         if not args.prometheus_url:
             raise UsageError(
@@ -30,7 +40,7 @@ def metrics_source(
                 "svc/prometheus-operated 9090 and --prometheus-url http://127.0.0.1:9090"
             )
         return PrometheusSource(args.prometheus_url, namespace=config.kubernetes.namespace)
-    from mlep.guardrails_azure import AzureMonitorSource, subscription_id  # noqa: PLC0415
+    from mlep.change.guardrails.azure import AzureMonitorSource, subscription_id  # noqa: PLC0415
 
     azure = config.azure
     assert azure is not None  # a stack has one target block

@@ -26,7 +26,7 @@ from pydantic import TypeAdapter, ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from mlep.stackfile import UsageError
+from mlep.errors import UsageError
 from models.errors import ConfigError, Problem, format_path
 from models.fields import REQUIRED_TAGS, DataSensitivity, Name, as_plain
 from models.loader import parse_stack_config

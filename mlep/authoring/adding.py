@@ -14,19 +14,107 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlep.plan import Plan, load_config, plan_stack
-from mlep.stackedit import append_endpoint
-from mlep.stackfile import UsageError
-from mlep.templates import Input, Template, template_inputs
+from rich.console import Console
+
+from mlep.authoring.azml_import import convert
+from mlep.authoring.templates import (
+    Input,
+    Template,
+    list_templates,
+    load_template,
+    stamp,
+    template_inputs,
+)
+from mlep.engine import Plan, plan_stack, print_plan
+from mlep.errors import UsageError
+from mlep.stack.edit import append_endpoint, render_endpoint
+from mlep.stack.ref import StackRef
 
 Ask = Callable[[str], str]
+EXIT_OK, EXIT_REFUSED = 0, 1
 
 
-def add_endpoint(project_dir: Path, stack: str, spec: dict[str, Any]) -> tuple[str, Plan]:
+def show_templates(project_dir: Path, out: Console) -> int:
+    """`mlep new --list`: each template, and its options per target."""
+    for template in list_templates(project_dir):
+        out.print(f"{template.name}: {template.description}", markup=False)
+        for target in ("azure", "kubernetes"):
+            flags = " ".join(
+                item.flag + ("" if item.required else "?")
+                for item in template_inputs(template, target)
+            )
+            out.print(f"  {target}: {flags}", markup=False)
+    return EXIT_OK
+
+
+def new_endpoint(
+    stack: StackRef,
+    endpoint: str,
+    *,
+    template_name: str,
+    options: list[str],
+    out: Console,
+    err: Console,
+) -> int:
+    """`mlep new`: stamp ``endpoint`` from a template (asking for missing options on a
+    terminal) and add it to the stack."""
+    config = stack.load()[1]
+    template = load_template(stack.project_dir, template_name)
+    arguments, parameters = template_values(template, config.target, options, interactive())
+    spec = stamp(
+        template,
+        endpoint=endpoint,
+        target=config.target,
+        owner=arguments["owner"],
+        application=arguments["application"],
+        data_sensitivity=arguments["data_sensitivity"],
+        parameters=parameters,
+    )
+    return add_and_report(stack, spec, out, err)
+
+
+def import_endpoint(
+    endpoint_file: Path,
+    deployment_files: list[Path],
+    stack: StackRef | None,
+    out: Console,
+    err: Console,
+) -> int:
+    """`mlep import`: convert `az ml` YAML; print the spec, or add it to ``stack``."""
+    converted = convert(endpoint_file, deployment_files)
+    for note in converted.notes:
+        err.print(f"note: {note}", markup=False)
+    if stack is None:
+        out.file.write(render_endpoint(converted.spec, 0))
+        return EXIT_OK
+    return add_and_report(stack, converted.spec, out, err)
+
+
+def add_and_report(stack: StackRef, spec: dict[str, Any], out: Console, err: Console) -> int:
+    """Add ``spec`` to the stack and say what happened; exit code 1 when it was refused."""
+    diff, plan = add_endpoint(stack, spec)
+    if plan.mandatory_violations:
+        print_plan(plan, err)
+        err.print(
+            f"mlep: endpoint {spec['name']!r} was not added: the stack would have a mandatory "
+            f"policy violation (above). {stack.file_name} is unchanged.",
+            markup=False,
+        )
+        return EXIT_REFUSED
+    out.file.write(diff)
+    out.print(
+        f"added endpoint {spec['name']} to {stack.file_name}; `mlep plan --stack {stack.name}` "
+        "passes with no mandatory violation. Next: commit it and open a pull request.",
+        markup=False,
+    )
+    return EXIT_OK
+
+
+def add_endpoint(stack: StackRef, spec: dict[str, Any]) -> tuple[str, Plan]:
     """Append ``spec`` to the stack file and plan it; the file is restored when the plan has
     a mandatory violation (or fails). Returns the diff and the plan."""
-    path = project_dir / f"Pulumi.{stack}.yaml"
-    load_config(project_dir, stack)  # the stack must be valid before it is added to
+    path = stack.path
+    stack.load()  # the stack must be valid before it is added to
     before = path.read_text()
     try:
         after = append_endpoint(before, spec)
@@ -34,7 +122,7 @@ def add_endpoint(project_dir: Path, stack: str, spec: dict[str, Any]) -> tuple[s
         raise UsageError(f"{path.name}: {error}") from None
     path.write_text(after)
     try:
-        plan = plan_stack(project_dir, stack)
+        plan = plan_stack(stack)
     except BaseException:
         path.write_text(before)
         raise

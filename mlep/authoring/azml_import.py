@@ -23,7 +23,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from mlep.stackfile import UsageError
+from mlep.errors import UsageError
 from models.errors import MISSING, ConfigError, show_value
 from models.loader import parse_stack_config
 

@@ -8,13 +8,13 @@ anywhere else.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from mlep.stackfile import UsageError, read_stack
+from mlep.errors import UsageError
+from mlep.stack import git
+from mlep.stack.ref import StackRef
 
 # Rollouts take a handful of commits; an endpoint stable 200 stack-file commits ago is not a
 # rollback target anyone should reach for without naming it (--to).
@@ -36,23 +36,21 @@ class Revision:
         return carrying[0] if carrying else None
 
 
-def traffic_history(
-    project_dir: Path, stack: str, endpoint: str, start: str = "HEAD"
-) -> Iterator[Revision]:
+def traffic_history(stack: StackRef, endpoint: str, start: str = "HEAD") -> Iterator[Revision]:
     """The endpoint's traffic at each commit of the stack file reachable from ``start``,
     newest first. Revisions where the endpoint is absent or its traffic unreadable are
     skipped (they may predate the endpoint, or fail today's validation)."""
-    for commit, subject, endpoints in _revisions(project_dir, stack, start):
+    for commit, subject, endpoints in _revisions(stack, start):
         if endpoint in endpoints:
             yield Revision(commit, subject, endpoints[endpoint])
 
 
-def stable_deployments(project_dir: Path, stack: str, start: str) -> dict[str, str]:
+def stable_deployments(stack: StackRef, start: str) -> dict[str, str]:
     """Per endpoint, the deployment that carried all its traffic at the newest revision at
     or before ``start`` where one did: what a rollback returns to."""
     stable: dict[str, str] = {}
     seen: set[str] = set()
-    for commit, subject, endpoints in _revisions(project_dir, stack, start):
+    for commit, subject, endpoints in _revisions(stack, start):
         for endpoint, traffic in endpoints.items():
             seen.add(endpoint)
             full = Revision(commit, subject, traffic).full
@@ -63,30 +61,30 @@ def stable_deployments(project_dir: Path, stack: str, start: str) -> dict[str, s
     return stable
 
 
-def _revisions(
-    project_dir: Path, stack: str, start: str
-) -> Iterator[tuple[str, str, dict[str, dict[str, int]]]]:
+def _revisions(stack: StackRef, start: str) -> Iterator[tuple[str, str, dict[str, dict[str, int]]]]:
     """(commit, subject, endpoint -> traffic) for each commit of the stack file, newest first."""
-    name = f"Pulumi.{stack}.yaml"
-    prefix = git(project_dir, "rev-parse", "--show-prefix")
-    if prefix is None:
+    path = stack.repository_path()
+    if path is None:
         return
-    # `git log -- PATH` takes PATH relative to the project directory, `git show REV:PATH`
-    # relative to the repository's root (the project may sit in a subdirectory).
-    path = f"{prefix.strip()}{name}"
-    log = git(
-        project_dir, "log", f"--max-count={MAX_REVISIONS}", "--format=%H%x09%s", start, "--", name
+    log = git.text(
+        stack.project_dir,
+        "log",
+        f"--max-count={MAX_REVISIONS}",
+        "--format=%H%x09%s",
+        start,
+        "--",
+        stack.file_name,
     )
     for line in (log or "").splitlines():
         commit, _, subject = line.partition("\t")
-        text = git(project_dir, "show", f"{commit}:{path}")
-        if text is not None:
-            yield commit, subject, _traffic_by_endpoint(project_dir, stack, text)
+        shown = git.text(stack.project_dir, "show", f"{commit}:{path}")
+        if shown is not None:
+            yield commit, subject, _traffic_by_endpoint(stack, shown)
 
 
-def _traffic_by_endpoint(project_dir: Path, stack: str, text: str) -> dict[str, dict[str, int]]:
+def _traffic_by_endpoint(stack: StackRef, text: str) -> dict[str, dict[str, int]]:
     try:
-        namespace = read_stack(project_dir, stack, text).namespace
+        namespace = stack.parse(text).namespace
     except UsageError:
         return {}
     found: dict[str, dict[str, int]] = {}
@@ -103,14 +101,3 @@ def _traffic_by_endpoint(project_dir: Path, stack: str, text: str) -> dict[str, 
 
 def _as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else []
-
-
-def git(project_dir: Path, *args: str) -> str | None:
-    """git's output, or None when it fails (or is not installed)."""
-    try:
-        done = subprocess.run(
-            ["git", "-C", str(project_dir), *args], capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
-        return None
-    return done.stdout if done.returncode == 0 else None

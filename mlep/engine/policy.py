@@ -37,8 +37,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from mlep.mock_runtime import Registration
-from mlep.stackfile import UsageError
+from mlep.engine.runtime import Registration
+from mlep.errors import UsageError
 
 LEVELS = {
     level.value: level

@@ -16,7 +16,7 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from mlep.guardrails import REQUEST_SIGNALS, SIGNALS, MetricsUnavailable, Reading, threshold
+from mlep.change.guardrails import REQUEST_SIGNALS, SIGNALS, MetricsUnavailable, Reading, threshold
 from models import prometheus_queries as queries
 from models.endpoint import EndpointSpec
 

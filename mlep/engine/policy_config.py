@@ -17,53 +17,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mlep.stackfile import UsageError
+from mlep.errors import UsageError
+from mlep.stack.previous import PreviousTraffic, as_config
 from models.stack import StackConfig
 
 STEPS_POLICY = "trf-06-08-traffic-steps"
 ROLES_POLICY = "id-03-separated-roles"
-
-# endpoint -> {"traffic": {deployment: percent}, "mirror_traffic": {...}}: the shape of the
-# stack output `endpoints`.
-PreviousTraffic = dict[str, dict[str, Any]]
-
-
-def previous_from_config(config: StackConfig) -> PreviousTraffic:
-    """The traffic a stack file declares (a --base revision), per endpoint."""
-    return {
-        spec.name: {"traffic": dict(spec.traffic), "mirror_traffic": dict(spec.mirror_traffic)}
-        for spec in config.endpoints
-    }
-
-
-def read_previous(path: Path) -> PreviousTraffic:
-    """Previous traffic from a plan document (`mlep plan --json`) or from the stack output
-    (`pulumi stack output endpoints --json`)."""
-    try:
-        loaded = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(
-            f"{path}: cannot read previous traffic ({error}); fix: pass a plan document "
-            "(`mlep plan --json`) or `pulumi stack output endpoints --json`"
-        ) from None
-    if isinstance(loaded, dict) and "outputs" in loaded:
-        loaded = (loaded.get("outputs") or {}).get("endpoints")
-    if not isinstance(loaded, dict) or not all(
-        isinstance(entry, dict) and isinstance(entry.get("traffic"), dict)
-        for entry in loaded.values()
-    ):
-        raise UsageError(
-            f"{path}: no endpoint traffic in it (expected outputs.endpoints.<endpoint>.traffic "
-            "of a plan document, or {<endpoint>: {traffic: ..., mirror_traffic: ...}}); fix: "
-            "pass a file written by `mlep plan --json` or `pulumi stack output endpoints --json`"
-        )
-    return {
-        name: {
-            "traffic": entry["traffic"],
-            "mirror_traffic": entry.get("mirror_traffic") or {},
-        }
-        for name, entry in loaded.items()
-    }
 
 
 def stack_policy_config(
@@ -85,7 +44,7 @@ def stack_policy_config(
         }
     }
     if previous is not None:
-        derived[STEPS_POLICY]["previousTraffic"] = previous
+        derived[STEPS_POLICY]["previousTraffic"] = as_config(previous)
     if config.azure is not None and config.azure.roles.key_readers:
         derived[ROLES_POLICY] = {"keyReaders": [p.id for p in config.azure.roles.key_readers]}
     merged = derived
@@ -107,7 +66,7 @@ def environment_config(pack_dir: Path, environment: str) -> dict[str, Any]:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        loaded = json.loads(path.read_text())
+        loaded = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UsageError(
             f"{path}: cannot read the policy config ({error}); fix: a JSON object of "

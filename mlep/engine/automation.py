@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlep.policy_config import PreviousTraffic, stack_policy_config
-from mlep.stackfile import UsageError
+from mlep.engine.policy_config import stack_policy_config
+from mlep.errors import UsageError
+from mlep.stack.previous import live_traffic
+from mlep.stack.ref import StackRef
 from models.stack import StackConfig
 
 INSTALL_URL = "https://www.pulumi.com/docs/iac/download-install/"
@@ -35,17 +37,15 @@ def require_cli() -> Path:
     return Path(found)
 
 
-def pulumi_up(
-    project_dir: Path, stack: str, config: StackConfig, on_output: Callable[[str], Any]
-) -> None:
+def pulumi_up(stack: StackRef, config: StackConfig, on_output: Callable[[str], Any]) -> None:
     """`pulumi up --yes` on ``stack`` with the policy pack. Raises UsageError on failure."""
     from pulumi import automation as auto  # noqa: PLC0415 - only --apply needs it
 
     require_cli()
     try:
-        workspace_stack = auto.select_stack(stack_name=stack, work_dir=str(project_dir))
-        previous = _live_traffic(workspace_stack.outputs())
-        pack = project_dir / "policies"
+        workspace_stack = auto.select_stack(stack_name=stack.name, work_dir=str(stack.project_dir))
+        previous = live_traffic(workspace_stack.outputs())
+        pack = stack.project_dir / "policies"
         with tempfile.TemporaryDirectory(prefix="mlep-apply-") as scratch:
             config_file = Path(scratch) / "policy-config.json"
             config_file.write_text(json.dumps(stack_policy_config(pack, config, previous)))
@@ -55,19 +55,4 @@ def pulumi_up(
                 policy_pack_configs=[str(config_file)],
             )
     except auto.errors.CommandError as error:
-        raise UsageError(f"pulumi up on stack {stack!r} failed:\n{error}") from None
-
-
-def _live_traffic(outputs: Mapping[str, Any]) -> PreviousTraffic | None:
-    endpoints = outputs.get("endpoints")
-    value = getattr(endpoints, "value", None)
-    if not isinstance(value, dict):
-        return None  # a first `pulumi up`: nothing is live yet
-    return {
-        name: {
-            "traffic": entry.get("traffic") or {},
-            "mirror_traffic": entry.get("mirror_traffic") or {},
-        }
-        for name, entry in value.items()
-        if isinstance(entry, dict)
-    }
+        raise UsageError(f"pulumi up on stack {stack.name!r} failed:\n{error}") from None

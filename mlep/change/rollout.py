@@ -16,13 +16,11 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from mlep.history import Revision, traffic_history
-from mlep.plan import StackConfigError
-from mlep.stackfile import UsageError, read_stack
-from mlep.traffic_edit import Shares, set_traffic
+from mlep.errors import UsageError
+from mlep.stack.history import Revision, traffic_history
+from mlep.stack.ref import StackRef, validated
+from mlep.stack.traffic_edit import Shares, set_traffic
 from models.endpoint import EndpointSpec
-from models.errors import ConfigError
-from models.loader import parse_stack_config
 from models.stack import StackConfig
 
 
@@ -105,16 +103,14 @@ def rollback_shares(spec: EndpointSpec, stable: str) -> Shares:
     return after
 
 
-def rollout_change(
-    project_dir: Path, stack: str, config: StackConfig, endpoint: str, target: str
-) -> Change:
+def rollout_change(stack: StackRef, config: StackConfig, endpoint: str, target: str) -> Change:
     spec = find_endpoint(config, endpoint)
     deployment_of(spec, target, "--to")
     before_share = live_shares(spec)[target]
     if before_share == 100:
-        text = _stack_text(project_dir, stack)
+        text = stack.text()
         return Change(
-            _stack_path(project_dir, stack),
+            stack.path,
             endpoint,
             text,
             text,
@@ -127,7 +123,6 @@ def rollout_change(
         # A deployment cannot take live and mirrored traffic at once: it leaves the shadow.
         notes.append(f"{target} stops receiving mirrored traffic ({mirror.pop(target)}%)")
     return _change(
-        project_dir,
         stack,
         spec,
         traffic=traffic,
@@ -138,7 +133,7 @@ def rollout_change(
 
 
 def rollback_change(
-    project_dir: Path, stack: str, config: StackConfig, endpoint: str, to: str | None
+    stack: StackRef, config: StackConfig, endpoint: str, to: str | None
 ) -> tuple[Change, Revision | None]:
     spec = find_endpoint(config, endpoint)
     revision = None
@@ -149,14 +144,14 @@ def rollback_change(
         revision = next(
             (
                 r
-                for r in traffic_history(project_dir, stack, endpoint)
+                for r in traffic_history(stack, endpoint)
                 if r.full is not None and r.full != now and r.full in shares
             ),
             None,
         )
         if revision is None or revision.full is None:
             raise UsageError(
-                f"no committed revision of Pulumi.{stack}.yaml gives one deployment of "
+                f"no committed revision of {stack.file_name} gives one deployment of "
                 f"{endpoint!r} all live traffic, so the stable deployment is unknown; fix: "
                 "name the deployment to return to with --to DEPLOYMENT"
             )
@@ -167,7 +162,6 @@ def rollback_change(
     if to in mirror:
         notes.append(f"{to} stops receiving mirrored traffic ({mirror.pop(to)}%)")
     change = _change(
-        project_dir,
         stack,
         spec,
         traffic=rollback_shares(spec, to),
@@ -179,8 +173,7 @@ def rollback_change(
 
 
 def _change(
-    project_dir: Path,
-    stack: str,
+    stack: StackRef,
     spec: EndpointSpec,
     *,
     traffic: Shares,
@@ -188,30 +181,13 @@ def _change(
     summary: str,
     notes: tuple[str, ...],
 ) -> Change:
-    path = _stack_path(project_dir, stack)
-    before = _stack_text(project_dir, stack)
+    before = stack.text()
     after = set_traffic(before, spec.name, "traffic", traffic)
     if mirror != dict(spec.mirror_traffic):
         after = set_traffic(after, spec.name, "mirror_traffic", mirror)
-    _validate(project_dir, stack, after)
-    return Change(path, spec.name, before, after, summary, notes)
-
-
-def _validate(project_dir: Path, stack: str, text: str) -> None:
-    """The edited file must pass the same validation as `mlep plan`."""
-    stack_file = read_stack(project_dir, stack, text)
-    try:
-        parse_stack_config(stack_file.namespace, f"{stack_file.path.name} (edited)")
-    except ConfigError as error:
-        raise StackConfigError(error, stack_file.lines) from None
-
-
-def _stack_path(project_dir: Path, stack: str) -> Path:
-    return project_dir / f"Pulumi.{stack}.yaml"
-
-
-def _stack_text(project_dir: Path, stack: str) -> str:
-    return _stack_path(project_dir, stack).read_bytes().decode()
+    # The edited file must pass the same validation as `mlep plan`.
+    validated(stack.parse(after), f"{stack.file_name} (edited)")
+    return Change(stack.path, spec.name, before, after, summary, notes)
 
 
 def _scale(shares: Shares, total: int) -> Shares:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,14 +13,11 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.resolver import VersionedResolver
 
+from mlep.errors import UsageError
 from models.errors import format_path
 from models.loader import NAMESPACE
 
 SECRET_PLACEHOLDER = "[secret]"
-
-
-class UsageError(Exception):
-    """Bad command-line usage or an unreadable file: exit code 2, message only."""
 
 
 @dataclass(frozen=True)
@@ -54,13 +49,13 @@ class StackFile:
 
 def read_project(project_dir: Path) -> str:
     path = project_dir / "Pulumi.yaml"
-    data = _load_yaml(_decoded_text(path.read_bytes(), path.name) if path.exists() else None, path)
+    data = _load_yaml(decoded_text(path.read_bytes(), path.name) if path.exists() else None, path)
     if not isinstance(data, dict) or "name" not in data:
         raise UsageError(f"{path}: not a Pulumi project file (no `name:`)")
     return str(data["name"])
 
 
-def _decoded_text(data: bytes, name: str) -> str:
+def decoded_text(data: bytes, name: str) -> str:
     """A project or stack file's text: UTF-8, as the Pulumi CLI reads it, whatever the locale."""
     try:
         return data.decode("utf-8")
@@ -71,19 +66,8 @@ def _decoded_text(data: bytes, name: str) -> str:
         ) from None
 
 
-def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackFile:
-    """Parse a stack file; ``text`` overrides the file's content (a base revision from git)."""
-    path = project_dir / f"Pulumi.{stack}.yaml"
-    if text is None:
-        if not path.exists():
-            existing = sorted(
-                p.name[len("Pulumi.") : -len(".yaml")] for p in project_dir.glob("Pulumi.*.yaml")
-            )
-            raise UsageError(
-                f"no stack file {path.name} in {project_dir}; stacks here: "
-                f"{', '.join(existing) or 'none'}"
-            )
-        text = _decoded_text(path.read_bytes(), path.name)
+def parse_stack(name: str, path: Path, text: str) -> StackFile:
+    """Parse the text of stack ``name``'s file (``path`` names it in messages)."""
     data = _load_yaml(text, path)
     if data is None:
         data = {}
@@ -114,7 +98,7 @@ def read_stack(project_dir: Path, stack: str, text: str | None = None) -> StackF
         short = _namespace_field(key)
         if short is not None:
             namespace[short] = _decoded(value)
-    return StackFile(stack, path, namespace, engine, secret_keys, text)
+    return StackFile(name, path, namespace, engine, secret_keys, text)
 
 
 def _engine_key(raw_key: Any) -> str:
@@ -127,33 +111,6 @@ def _namespace_field(key: str) -> str | None:
     """The ml-endpoints field an engine key sets (`ml-endpoints:endpoints` -> `endpoints`)."""
     prefix = f"{NAMESPACE}:"
     return key[len(prefix) :] if key.startswith(prefix) else None
-
-
-def read_stack_at(project_dir: Path, stack: str, gitref: str) -> StackFile:
-    """The stack file as it was at a git revision (for --base)."""
-    name = f"Pulumi.{stack}.yaml"
-    try:
-        top = os.fsdecode(
-            subprocess.run(
-                ["git", "-C", str(project_dir), "rev-parse", "--show-prefix"],
-                check=True,
-                capture_output=True,
-            ).stdout.strip()
-        )
-        shown = subprocess.run(
-            ["git", "-C", str(project_dir), "show", f"{gitref}:{top}{name}"],
-            check=True,
-            capture_output=True,
-        )
-    except FileNotFoundError:
-        raise UsageError("--base needs git on PATH") from None
-    except subprocess.CalledProcessError as error:
-        stderr = (error.stderr or b"").decode(errors="replace")
-        reason = stderr.strip().splitlines()[-1:] or ["unknown error"]
-        raise UsageError(
-            f"--base {gitref}: cannot read {name} at that revision ({reason[0]})"
-        ) from None
-    return read_stack(project_dir, stack, _decoded_text(shown.stdout, f"{name} at {gitref}"))
 
 
 class _Yaml12Resolver(VersionedResolver):

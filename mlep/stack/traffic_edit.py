@@ -14,7 +14,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from mlep.stackfile import UsageError
+from mlep.errors import UsageError
 from models.loader import NAMESPACE
 
 Shares = dict[str, int]
