@@ -247,7 +247,8 @@ def report(rows: list[Row]) -> list[str]:
     return missed
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments(argv: list[str] | None) -> tuple[argparse.Namespace, list[int], list[str]]:
+    """The command line, with the sizes and targets checked."""
     parser = argparse.ArgumentParser(prog="bin/bench", description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--sizes", default="10,100,500", help="endpoints per stack, comma-separated"
@@ -267,7 +268,13 @@ def main(argv: list[str] | None = None) -> int:
     for target in targets:
         if target not in FLEETS:
             parser.error(f"--targets: unknown target {target!r}; fix: one of {', '.join(FLEETS)}")
-    print(f"machine: {machine()}\n")
+    return args, sizes, targets
+
+
+def _bench_all(
+    targets: list[str], sizes: list[int], rounds: int, *, keep: bool
+) -> tuple[list[Row], list[float]]:
+    """Each target at each size in a scratch directory: the rows and the speed probes."""
     workdir = Path(tempfile.mkdtemp(prefix="mlep-bench-"))
     rows: list[Row] = []
     probes: list[float] = []
@@ -275,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets:
             for size in sizes:
                 print(f"... {target}, {size} endpoints", file=sys.stderr, flush=True)
-                row = bench_one(workdir / target, target, size, max(1, args.rounds), probes)
+                row = bench_one(workdir / target, target, size, rounds, probes)
                 rows.append(row)
                 print(
                     f"    plan {row.plan_s:.1f} s, {row.plan_peak_mib:.0f} MiB; "
@@ -284,10 +291,17 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
     finally:
-        if args.keep:
+        if keep:
             print(f"scratch projects kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+    return rows, probes
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, sizes, targets = _arguments(argv)
+    print(f"machine: {machine()}\n")
+    rows, probes = _bench_all(targets, sizes, max(1, args.rounds), keep=args.keep)
     missed = report(rows)
     fastest, slowest = min(probes), max(probes)
     print(

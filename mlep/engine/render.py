@@ -15,6 +15,13 @@ from models.endpoint import EndpointSpec
 
 
 def print_plan(plan: Plan, console: Console) -> None:
+    _print_heading(plan, console)
+    _print_resources(plan, console)
+    _print_outputs(plan, console)
+    _print_verdict(plan, console)
+
+
+def _print_heading(plan: Plan, console: Console) -> None:
     config = plan.config
     console.print(
         Text.assemble(
@@ -27,11 +34,15 @@ def print_plan(plan: Plan, console: Console) -> None:
             ),
         )
     )
+
+
+def _print_resources(plan: Plan, console: Console) -> None:
+    """The stack-wide resources first, then each endpoint's with its traffic table."""
     by_urn = {r.urn: r for r in plan.run.resources}
     components = {
         r.name: r for r in plan.run.resources if not r.custom and r.parent and r.type != STACK_TYPE
     }
-    endpoint_names = {spec.name for spec in config.endpoints}
+    endpoint_names = {spec.name for spec in plan.config.endpoints}
     stack = next((r for r in plan.run.resources if r.type == STACK_TYPE), None)
     if stack and any(r.custom and r.parent == stack.urn for r in plan.run.resources):
         # Stack-wide resources without a component (the alerts' action group).
@@ -43,7 +54,7 @@ def print_plan(plan: Plan, console: Console) -> None:
         console.print()
         console.print(Text.assemble(("Shared ", "bold"), (shared.name, "bold cyan")))
         _print_children(shared, plan.run.resources, by_urn, console)
-    for spec in config.endpoints:
+    for spec in plan.config.endpoints:
         component = components.get(spec.name)
         console.print()
         console.print(
@@ -56,11 +67,18 @@ def print_plan(plan: Plan, console: Console) -> None:
         if component:
             _print_children(component, plan.run.resources, by_urn, console)
         console.print(_traffic_table(spec, plan.previous))
+
+
+def _print_outputs(plan: Plan, console: Console) -> None:
     if plan.run.outputs:
         console.print()
         console.print(Text("Stack outputs", style="bold"))
         for path, value in _flatten(plan.run.outputs):
             console.print(f"  {path} = {value}", highlight=False, soft_wrap=True)
+
+
+def _print_verdict(plan: Plan, console: Console) -> None:
+    """The policy findings and the closing count of resources and violations."""
     console.print()
     if plan.violations:
         console.print(_violations_table(plan))
@@ -75,7 +93,7 @@ def print_plan(plan: Plan, console: Console) -> None:
         if plan.violations
         else "policy: no violations"
     )
-    console.print(f"{count} cloud resources in {len(config.endpoints)} endpoints; {verdict}.")
+    console.print(f"{count} cloud resources in {len(plan.config.endpoints)} endpoints; {verdict}.")
 
 
 def _print_children(

@@ -1,0 +1,195 @@
+"""Traffic steps (POLICY-RULES.md, TRF-06 to TRF-08): how far one change may move traffic,
+against the previous traffic given in policy config (`previousTraffic`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+
+from mlep_policies.define import MANDATORY, integer, resource_policy, settings
+from mlep_policies.reading import (
+    EndpointTraffic,
+    as_int,
+    as_weight,
+    elements,
+    entries,
+    traffic_settings,
+)
+from mlep_policies.traffic_split import percent_text
+
+STEP_TUNABLES: dict[str, dict[str, Any]] = {
+    "previousTraffic": {
+        "type": "object",
+        "description": "The live traffic before this change, per endpoint: {ENDPOINT: "
+        "{traffic: {DEPLOYMENT: percent}, mirror_traffic: {...}, stable: DEPLOYMENT?}} - the "
+        "shape of the stack output `endpoints`. Absent: the step rules do not apply.",
+    },
+    "maxStepPercent": integer(25, 1, 100, "Largest rise of one deployment's share per change."),
+    "maxCanaryPercent": integer(
+        50, 1, 100, "Largest first share of a deployment that had no live traffic."
+    ),
+    "endpoints": {
+        "type": "object",
+        "description": "Per-endpoint overrides: {ENDPOINT: {maxStepPercent, maxCanaryPercent, "
+        "steps}}; a rise to the next of `steps` (the endpoint's rollout schedule) is allowed "
+        "even when larger than maxStepPercent.",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "maxStepPercent": {"type": "integer", "minimum": 1, "maximum": 100},
+                "maxCanaryPercent": {"type": "integer", "minimum": 1, "maximum": 100},
+                "steps": {"type": "array", "items": {"type": "integer"}},
+            },
+            "additionalProperties": False,
+        },
+    },
+}
+
+
+class Unreadable(ValueError):
+    """Previous traffic that is given but cannot be read: the step rules fail closed."""
+
+
+@dataclass(frozen=True)
+class Previous:
+    """One endpoint's traffic before the change; ``stable`` is the deployment a rollback
+    returns to, when the caller knows it (mlep fills it from git history)."""
+
+    traffic: dict[str, int]
+    mirror: dict[str, int]
+    stable: str | None = None
+
+
+def previous_shares(entry: Any) -> Previous:
+    """One endpoint's previous state; raises Unreadable."""
+    if not isinstance(entry, Mapping):
+        raise Unreadable(f"expected an object, got {entry!r}")
+    values = entries(entry)
+    traffic, mirror = values.get("traffic"), values.get("mirror_traffic", {})
+    if not isinstance(traffic, Mapping):
+        raise Unreadable(f"`traffic` must be an object of percentages, got {traffic!r}")
+    if not isinstance(mirror, Mapping):
+        raise Unreadable(f"`mirror_traffic` must be an object of percentages, got {mirror!r}")
+    stable = values.get("stable")
+    if stable is not None and not isinstance(stable, str):
+        raise Unreadable(f"`stable` must be a deployment name, got {stable!r}")
+    shares: list[dict[str, int]] = []
+    for field, weights in (("traffic", traffic), ("mirror_traffic", mirror)):
+        parsed = {}
+        for key, value in entries(weights).items():
+            weight = as_weight(value)
+            if weight is None:
+                raise Unreadable(f"{field}.{key} is {value!r}, not a whole number 0-100")
+            parsed[str(key)] = weight
+        shares.append(parsed)
+    return Previous(shares[0], shares[1], stable)
+
+
+def _steps(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    # An OnlineEndpoint created without traffic (the program's) sets none: only the
+    # resource that sets traffic is compared with the previous traffic.
+    settings_ = [
+        s
+        for s in traffic_settings(args.resource_type, args.props)
+        if s.traffic is not None or s.mirror is not None
+    ]
+    if not settings_:
+        return
+    config = settings(args, STEP_TUNABLES)
+    previous = config.get("previousTraffic")
+    if previous is None:
+        args.not_applicable(
+            "no previous traffic given (a first deploy, or a plan without --base): TRF-06/07 "
+            "compare against it"
+        )
+    for setting in settings_:
+        if not isinstance(previous, Mapping):
+            report(
+                f"endpoint {setting.endpoint!r}: previousTraffic is given but is not an object "
+                f"({previous!r}), so the step rules cannot pass (TRF-06). Fix: pass the stack "
+                "output `endpoints` (pulumi stack output endpoints --json).",
+                None,
+            )
+            continue
+        entry = entries(previous).get(setting.endpoint)
+        if entry is None:
+            continue  # a new endpoint: its first traffic is free
+        try:
+            before = previous_shares(entry)
+        except Unreadable as error:
+            report(
+                f"endpoint {setting.endpoint!r}: previous traffic is unreadable ({error}), so the "
+                "step rules cannot pass (TRF-06). Fix: pass the stack output `endpoints` as "
+                "previousTraffic.",
+                None,
+            )
+            continue
+        _check_steps(setting, before, config, report)
+
+
+def _check_steps(
+    setting: EndpointTraffic, previous: Previous, config: dict[str, Any], report: ReportViolation
+) -> None:
+    before, mirror_before = previous.traffic, previous.mirror
+    overrides = entries(entries(config.get("endpoints")).get(setting.endpoint))
+    max_step = as_int(overrides.get("maxStepPercent")) or config["maxStepPercent"]
+    max_canary = as_int(overrides.get("maxCanaryPercent")) or config["maxCanaryPercent"]
+    schedule = sorted(
+        {w for w in (as_int(s) for s in elements(overrides.get("steps"))) if w is not None}
+    )
+    after, mirror_after = setting.shares(), setting.mirror_shares()
+    where = f"endpoint {setting.endpoint!r}"
+    if after is not None and sum(before.values()) > 0:
+        gains = {d: share - before.get(d, 0) for d, share in after.items()}
+        rising = {d: g for d, g in gains.items() if g > 0}
+        top = max(before.values())
+        # TRF-08: moving share back to the previously dominant (or stable) deployment.
+        targets = {d for d, share in before.items() if share == top} | {previous.stable}
+        if rising and not set(rising) <= targets:
+            for deployment, gain in sorted(rising.items()):
+                was, now = before.get(deployment, 0), after[deployment]
+                scheduled = now == next((s for s in schedule if s > was), None)
+                if gain > max_step and not scheduled:
+                    report(
+                        f"{where}: {deployment!r} rises from {was}% to {percent_text(now)}%, "
+                        f"more than the {max_step}% step allowed per change (TRF-06). Fix: "
+                        f"raise it to at most {was + max_step}% now (mlep rollout moves one "
+                        "step at a time).",
+                        None,
+                    )
+                if was == 0 and (now > max_canary or now >= 100):
+                    report(
+                        f"{where}: {deployment!r} goes from no traffic to {percent_text(now)}% "
+                        f"without a canary step of at most {max_canary}% (TRF-07). Fix: start "
+                        "it at a canary share (e.g. 5%) and raise it in later changes.",
+                        None,
+                    )
+    if mirror_after is not None:
+        for deployment, share in sorted(mirror_after.items()):
+            was = mirror_before.get(deployment, 0)
+            if share - was > max_step:
+                report(
+                    f"{where}: mirror traffic to {deployment!r} rises from {was}% to "
+                    f"{percent_text(share)}%, more than {max_step}% per change (TRF-06). Fix: "
+                    "raise it in steps; lowering it is always allowed.",
+                    None,
+                )
+
+
+traffic_steps = resource_policy(
+    "trf-06-08-traffic-steps",
+    description="Against the previous traffic (policy config previousTraffic): a deployment's "
+    "share rises by at most maxStepPercent per change, or to the next step of its rollout "
+    "schedule (TRF-06); a deployment without traffic starts with a canary share of at most "
+    "maxCanaryPercent (TRF-07); moving share back to the previously dominant deployment and "
+    "lowering mirror traffic are always allowed (TRF-08).",
+    level=MANDATORY,
+    severity=Severity.HIGH,
+    remediation="Move traffic one rollout step per change (`mlep rollout`); to undo a step, "
+    "move traffic back to the previous deployment (`mlep rollback`), which is always allowed.",
+    validate=_steps,
+    tunables=STEP_TUNABLES,
+)
