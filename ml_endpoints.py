@@ -14,7 +14,6 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components.aliases import drop_unused_version_aliases
 from models.errors import ConfigError
 from models.loader import NAMESPACE, parse_stack_config
 from models.stack import StackConfig
@@ -105,6 +104,5 @@ def main() -> None:
     except ConfigError as error:
         # RunError prints the message without a Python traceback.
         raise pulumi.RunError(str(error)) from None
-    drop_unused_version_aliases()
     declare = declare_azure if stack.target == "azure" else declare_kubernetes
     pulumi.export("endpoints", declare(stack))

@@ -1,5 +1,6 @@
-"""components/aliases.py: the SDKs' aliases to dated or pre-release API versions are dropped
-(no ml-endpoints stack can hold those tokens), the others stay for future provider releases."""
+"""mlep.engine.sdk: under mlep's runtime the SDKs' aliases to dated or pre-release API versions
+are dropped (no ml-endpoints stack can hold those tokens), the others stay for future provider
+releases. The program itself keeps the SDK's aliases: `pulumi up` sees them all."""
 
 from __future__ import annotations
 

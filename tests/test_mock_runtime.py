@@ -1,4 +1,5 @@
-"""mlep/mock_runtime.py: what a run leaves of the SDK as it found it."""
+"""mlep/engine/runtime.py and its SDK seam (mlep/engine/sdk.py): a run leaves the SDK as it
+found it."""
 
 from __future__ import annotations
 

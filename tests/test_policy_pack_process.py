@@ -16,13 +16,13 @@ import pytest
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
+from mlep.engine.pack_process import analyzer_info, run_pack, serving, struct, wire_config
 from mlep.engine.plan import plan_stack
 from mlep.engine.policy import PackResult, evaluate
 from mlep.engine.policy_config import environment_config as policy_config
 from mlep.engine.runtime import ProgramRun
 from mlep.stack import StackRef
 from tests.conftest import ROOT, run_namespace
-from tests.pack_process import analyzer_info, run_pack, serving, struct, wire_config
 from tests.policy_helpers import POLICIES, POLICIES_DIR, endpoint_props, tokens
 from tests.scenarios import kubernetes_scenario, scenario
 
@@ -153,7 +153,7 @@ STEP = {
     ],
 )
 def test_mlep_finds_what_the_pack_process_finds(case: str, program: Any, config: Any) -> None:
-    """mlep evaluates the policies in-process (mlep/policy.py); the engine runs the pack over
+    """mlep evaluates the policies in-process (mlep/engine/policy.py); the engine runs the pack over
     gRPC. Same violations, levels, resources, messages and not-applicable reasons."""
     run, settings = program(), config()
     in_process = evaluate(POLICIES_DIR, run.resources, settings)

@@ -1,4 +1,4 @@
-"""mlep/stackfile.py: values as YAML 1.2 (what the Pulumi CLI reads), line numbers on demand."""
+"""mlep/stack/files.py: values as YAML 1.2 (what the Pulumi CLI reads), line numbers on demand."""
 
 from __future__ import annotations
 

@@ -10,8 +10,8 @@ Config `floor:classes` picks how it declares each resource:
 - `provider` (the floor the targets are checked against): the provider SDK's class for the
   type (`pulumi_azure_native.monitor.MetricAlert`, `pulumi_kubernetes.apps.v1.Deployment`,
   `pulumi_kubernetes.apiextensions.CustomResource` for a custom resource kind), the way a
-  hand-written program declares it, with the same alias options as the plan (the stack
-  transformation of components/aliases.py);
+  hand-written program declares it (under mlep's runtime its aliases go through the same
+  stack transformation as the plan's, `mlep.engine.sdk.drop_unused_version_aliases`);
 - `generic`: `pulumi.CustomResource` with the type token, the engine's cheapest path, for
   reference.
 
@@ -32,7 +32,6 @@ from typing import Any
 import pulumi
 
 from bench.fleet import is_component
-from components.aliases import drop_unused_version_aliases
 from mlep.engine.runtime import STACK_TYPE
 
 _CAMEL_HUMP = re.compile(r"(?<!^)(?=[A-Z])")
@@ -89,8 +88,6 @@ def main() -> None:
     config = pulumi.Config("floor")
     document = json.loads(Path(config.require("plan")).read_text())
     provider_classes = config.require("classes") == "provider"
-    if provider_classes:
-        drop_unused_version_aliases()
     recorded = {r["urn"]: r for r in document["resources"] if r["type"] != STACK_TYPE}
     declared: dict[str, pulumi.Resource] = {}
 

@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 
+from mlep.engine import pack_process, policy, sdk
 from mlep.engine.manifests import write_manifests
-from mlep.engine.policy import Violation, evaluate
+from mlep.engine.policy import Violation
 from mlep.engine.policy_config import stack_policy_config
 from mlep.engine.runtime import ProgramRun, run_program
 from mlep.stack.files import StackFile, read_project
@@ -93,8 +94,10 @@ def plan_stack(
         config=stack_file.engine_config,
         secret_keys=stack_file.secret_keys,
     )
-    # The policies of the deployable pack in policies/ (mlep/engine/policy.py: why in-process).
+    # The policies of the deployable pack in policies/: in-process on the proven SDK
+    # (mlep/engine/policy.py says why), else in the pack's own process (pack_process.py).
     pack = stack.project_dir / "policies"
+    evaluate = policy.evaluate if sdk.mode().shortcuts else pack_process.run_pack
     result = evaluate(
         pack, run.resources, stack_policy_config(pack, config, previous, policy_config)
     )

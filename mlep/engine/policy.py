@@ -33,10 +33,9 @@ from pulumi_policy import (
     ResourceValidationPolicy,
     StackValidationArgs,
     StackValidationPolicy,
-    proxy,
 )
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
+from mlep.engine import sdk
 from mlep.engine.runtime import Registration
 from mlep.errors import UsageError
 
@@ -121,7 +120,8 @@ def evaluate(pack_dir: Path, resources: list[Registration], config: dict[str, An
     # them (encoded by orjson, then a substring search) settles it.
     proxied = _mentions_unknown([r.inputs for r in custom])
     views = [
-        (r, unknown_checking_proxy(r.inputs) if proxied else r.inputs, _options(r)) for r in custom
+        (r, sdk.unknown_checking_proxy(r.inputs) if proxied else r.inputs, _options(r))
+        for r in custom
     ]
     run = _Run()
     # Built once and shared: stack policies only read them (the SDK server builds a copy each).
@@ -174,12 +174,12 @@ class _Run:
             result = policy.validate(args, report)
             if result is not None and isawaitable(result):
                 asyncio.run(_awaited(result))
-        except UnknownValueError as error:
+        except sdk.UnknownValueError as error:
             # Only in a preview with unknown values; never under mlep's mocks.
             message = f"can't run policy '{policy.name}' during preview: {error.message}"
             self.found.append(Violation(policy.name, "advisory", "", message))
         except Exception as error:  # the SDK's not-applicable signal is a private class
-            if type(error).__name__ != "_NotApplicableError":
+            if not sdk.is_not_applicable(error):
                 raise
             self.skipped.add((policy.name, getattr(error, "reason", None) or ""))
 
@@ -188,18 +188,7 @@ async def _awaited(result: Any) -> None:
     await result
 
 
-_UNKNOWN_VALUES = tuple(
-    value.encode()
-    for value in (
-        proxy.UNKNOWN_BOOLEAN_VALUE,
-        proxy.UNKNOWN_NUMBER_VALUE,
-        proxy.UNKNOWN_STRING_VALUE,
-        proxy.UNKNOWN_ARRAY_VALUE,
-        proxy.UNKNOWN_ASSET_VALUE,
-        proxy.UNKNOWN_ARCHIVE_VALUE,
-        proxy.UNKNOWN_OBJECT_VALUE,
-    )
-)
+_UNKNOWN_VALUES = sdk.unknown_markers()
 
 
 def _mentions_unknown(values: Any) -> bool:

@@ -1,9 +1,10 @@
 """The deployable pack as the Pulumi engine runs it: its own process, the Analyzer protocol.
 
 `pulumi preview --policy-pack policies` starts `policies/__main__.py`, reads the port it
-prints, sends Configure, one Analyze per resource and one AnalyzeStack. mlep evaluates the same
-policies in-process (mlep/policy.py); tests drive the real process through this helper to prove
-the pack starts, serves and agrees with mlep.
+prints, sends Configure, one Analyze per resource and one AnalyzeStack. This module does the
+same, through nothing but that public protocol. mlep evaluates the same policies in-process
+(`policy.py`), a fast shortcut on the proven SDK; on any other SDK (see `sdk.py`) it evaluates
+them here instead. tests/test_policy_pack_process.py proves both give the same findings.
 """
 
 from __future__ import annotations
@@ -87,7 +88,8 @@ def serving(pack_dir: Path) -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
         text=True,
     )
     try:
-        assert process.stdout is not None
+        if process.stdout is None:  # never: stdout is a pipe
+            raise RuntimeError("the policy pack's output could not be read")
         line = process.stdout.readline().strip()
         if not line.isdigit():
             _, errors = process.communicate(timeout=START_TIMEOUT_S)
