@@ -6,7 +6,6 @@ relate fields to each other. Each check yields every problem it finds, with the 
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Iterator
 from typing import get_args
@@ -15,6 +14,7 @@ from models.deployment import DeploymentSpec
 from models.endpoint import EndpointSpec
 from models.errors import Problem
 from models.fields import MAX_TAGS, REQUIRED_TAGS, DataSensitivity
+from models.secrets import looks_secret
 from models.stack import StackConfig
 
 Check = Callable[[StackConfig], Iterator[Problem]]
@@ -173,24 +173,12 @@ def mirror_is_single_shadow(stack: StackConfig) -> Iterator[Problem]:
                 )
 
 
-# Name parts that mark a secret. Whole parts only, so MAX_TOKENS or TOKENIZER_PATH pass.
-_SECRET_WORDS = {"PASSWORD", "PASSWD", "SECRET", "TOKEN", "APIKEY", "CREDENTIAL", "CREDENTIALS"}
-_SECRET_PAIRS = {("API", "KEY"), ("ACCESS", "KEY"), ("ACCOUNT", "KEY"), ("PRIVATE", "KEY")}
-_SECRET_PAIRS |= {("CONNECTION", "STRING"), ("CLIENT", "SECRET"), ("SAS", "TOKEN")}
-
-
-def _looks_secret(name: str) -> bool:
-    parts = [part for part in re.split(r"[^A-Z0-9]+", name.upper()) if part]
-    pairs = set(itertools.pairwise(parts))
-    return bool(_SECRET_WORDS & set(parts) or _SECRET_PAIRS & pairs)
-
-
 def environment_variables_hold_no_secrets(stack: StackConfig) -> Iterator[Problem]:
     """`environment_variables` never hold secrets: a name such as `DB_PASSWORD`, `HF_TOKEN` or
     `API_KEY` is an error (secrets come from Key Vault)."""
     for path, _, deployment in _deployments(stack):
         for name in deployment.environment_variables:
-            if _looks_secret(name):
+            if looks_secret(name):
                 # The value is not echoed back: it may be the secret itself.
                 yield Problem(
                     f"{path}.environment_variables.{name}",

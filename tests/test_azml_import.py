@@ -10,7 +10,6 @@ from mlep.authoring import azml_import
 from mlep.authoring.azml_import import convert
 from mlep.errors import UsageError
 from models.loader import parse_stack_config
-from tests import policy_helpers
 from tests.scenarios import waf_aligned
 
 AZML = Path(__file__).resolve().parent / "fixtures" / "azml"
@@ -350,25 +349,26 @@ def test_rejects_a_credential_value_under_an_innocent_name(tmp_path: Path) -> No
     ) in message
 
 
-def test_secret_heuristic_mirrors_policy_sec02() -> None:
-    # The pack stays self-contained, so mlep keeps a copy of SEC-02's patterns.
-    assert policy_helpers.POLICIES_DIR.is_dir()
-    from mlep_policies import identity  # noqa: PLC0415 (on the path once policy_helpers loads)
+def test_a_variable_holding_the_path_of_a_secret_file_is_imported(tmp_path: Path) -> None:
+    # The secret stays in Key Vault, mounted as a file: the variable only says where.
+    deployment = DEPLOYMENT + "environment_variables:\n  DB_PASSWORD_FILE: /mnt/secrets/db\n"
+    endpoint, path = files(tmp_path, deployment=deployment)
+    spec = convert(endpoint, [path]).spec
+    assert spec["deployments"][0]["environment_variables"] == {
+        "DB_PASSWORD_FILE": "/mnt/secrets/db"
+    }
 
-    assert azml_import.SECRET_NAME.pattern == identity.SECRET_NAME.pattern
-    assert azml_import.SECRET_VALUE.pattern == identity.SECRET_VALUE.pattern
-    assert azml_import.SECRET_NAME.flags == identity.SECRET_NAME.flags
 
-
-def test_stack_loader_secret_rule_also_applies_at_the_file_line(tmp_path: Path) -> None:
-    deployment = DEPLOYMENT + "environment_variables:\n  DB_PASSWORD_FILE: /mnt/db\n"
+def test_stack_loader_problems_under_environment_variables_point_at_the_variable(
+    tmp_path: Path,
+) -> None:
+    deployment = DEPLOYMENT + "environment_variables:\n  CACHE_DIR:\n"
     message = import_error(*files(tmp_path, deployment=deployment))
     assert message == (
         "cannot import the az ml files: 1 problem\n"
-        f"  {tmp_path / 'deployment.yml'}:8: environment_variables.DB_PASSWORD_FILE\n"
-        "    error: 'DB_PASSWORD_FILE' looks like a secret; environment variables are stored "
-        "and shown in plain text, so secrets never go here\n"
-        "    fix:   keep the secret in Key Vault and read it from there at runtime"
+        f"  {tmp_path / 'deployment.yml'}:8: environment_variables.CACHE_DIR = None\n"
+        "    error: must be a string\n"
+        '    fix:   quote the value, e.g. "1.0"'
     )
 
 

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import get_args
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from components.azure import online_endpoint, roles
 from components.kubernetes import labels
 from mlep.engine.runtime import ProgramRun
-from models import fields
+from models import fields, secrets
 from models.endpoint import RolloutPolicy
 from tests.conftest import run_namespace
 from tests.policy_helpers import (
@@ -159,3 +161,81 @@ def test_step_rule_defaults_match_the_rollout_defaults() -> None:
 def test_workload_kinds_cover_what_the_program_deploys() -> None:
     kinds = {r.type.rsplit(":", 1)[-1] for r in kubernetes_run("max").resources if r.custom}
     assert "Deployment" in kinds & tokens.WORKLOAD_KINDS
+
+
+# SEC-02 and the stack rule `environment-variables-hold-no-secrets` (and `mlep import`) judge
+# variable names by one rule, written twice: models/secrets.py and the pack's identity.py.
+SECRET_NAMES = {
+    # The last word names a secret value.
+    "API_KEY": True,
+    "apiKey": True,
+    "hf-token": True,
+    "HF_TOKEN": True,
+    "HFToken": True,
+    "DB_PASSWORD": True,
+    "dbPassword": True,
+    "PGPASSWORD": True,
+    "CLIENT_SECRET": True,
+    "client-secret": True,
+    "STORAGE_CONNECTION_STRING": True,
+    "SAS_TOKEN": True,
+    "STORAGE_SAS": True,
+    "STORAGE_ACCOUNT_KEY": True,
+    "OPENAI_APIKEY": True,
+    "AWS_SECRET_ACCESS_KEY": True,
+    "API_KEY_2": True,
+    "AZURE_CREDENTIALS": True,
+    # The last word names something else: where the secret is, or nothing secret.
+    "HF_TOKEN_PATH": False,
+    "PRIVATE_KEY_FILE": False,
+    "DB_PASSWORD_FILE": False,
+    "KEY_VAULT_SECRET_NAME": False,
+    "CACHE_KEY": False,
+    "PARTITION_KEY": False,
+    "KEY": False,
+    "TOKENIZER_NAME": False,
+    "TOKENIZER_PATH": False,
+    "MAX_TOKENS": False,
+    "KEYWORDS": False,
+    "MONKEY": False,
+    "LOG_LEVEL": False,
+    "": False,
+}
+NAME_WORDS = [
+    *("API", "api", "Key", "KEY", "KEYS", "TOKEN", "Token", "TOKENS", "TOKENIZER", "PASSWORD"),
+    *("SECRET", "CONNECTION", "STRING", "SAS", "ACCOUNT", "PRIVATE", "CACHE", "PATH", "FILE"),
+    *("HF", "DB", "PG", "2", "10", "x", "MONKEY", "CREDENTIALS"),
+]
+
+
+def pack_looks_secret(name: str) -> bool:
+    from mlep_policies import identity  # noqa: PLC0415 (on the path once policy_helpers loads)
+
+    return identity.looks_secret(name)
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"), SECRET_NAMES.items(), ids=[name or "empty" for name in SECRET_NAMES]
+)
+def test_pack_and_models_judge_a_variable_name_alike(name: str, secret: bool) -> None:
+    assert secrets.looks_secret(name) is secret
+    assert pack_looks_secret(name) is secret
+
+
+@given(
+    st.lists(st.sampled_from(NAME_WORDS), max_size=4).flatmap(
+        lambda words: st.sampled_from(["_", "-", ""]).map(lambda sep: sep.join(words))
+    )
+    | st.text(max_size=20)
+)
+def test_pack_and_models_agree_on_any_name(name: str) -> None:
+    assert secrets.looks_secret(name) is pack_looks_secret(name)
+
+
+def test_pack_and_models_look_for_the_same_credential_values() -> None:
+    from mlep_policies import identity  # noqa: PLC0415 (on the path once policy_helpers loads)
+
+    assert identity.SECRET_VALUE.pattern == secrets.SECRET_VALUE.pattern
+    assert identity.SECRET_VALUE.flags == secrets.SECRET_VALUE.flags
+    assert identity.SECRET_WORDS == secrets.SECRET_WORDS
+    assert identity.KEY_KINDS == secrets.KEY_KINDS

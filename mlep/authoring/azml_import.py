@@ -26,6 +26,7 @@ from ruamel.yaml.error import YAMLError
 from mlep.errors import UsageError
 from models.errors import MISSING, ConfigError, show_value
 from models.loader import parse_stack_config
+from models.secrets import holds_credential, looks_secret
 
 Loc = tuple[str | int, ...]
 
@@ -111,22 +112,6 @@ _DEFAULTS_THAT_DIFFER = {
         ("app_insights_enabled", "false", "true", "app_insights_enabled: false"),
     ),
 }
-
-# A copy of SEC-02's heuristic in policies/mlep_policies/identity.py (SECRET_NAME, SECRET_VALUE):
-# mlep may not import the pack, which stays a self-contained deployable unit. A test keeps the
-# two in step. The stack loader's own rule (models.rules) is applied by the final validation.
-SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIALS?)$|"
-    r"(^|_)(API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|ACCOUNT_?KEY|PRIMARY_?KEY|SECONDARY_?KEY|"
-    r"CONNECTION_?STRING|SAS|KEY)$",
-    re.IGNORECASE,
-)
-SECRET_VALUE = re.compile(
-    r"AccountKey=|SharedAccessSignature=|SharedAccessKey=|[?&]sig=|-----BEGIN [A-Z ]*PRIVATE KEY|"
-    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}|"
-    r"\bxox[abprs]-|(password|pwd)=[^;&\s]+",
-    re.IGNORECASE,
-)
 
 # Asset references that name no exact version: azureml:NAME@LABEL, azureml:NAME and
 # azureml://registries/REG/<kind>/NAME/labels/LABEL.
@@ -603,9 +588,9 @@ def _check_secrets(file: _File) -> None:
     if not isinstance(variables, CommentedMap):
         return
     for name, value in variables.items():
-        if SECRET_VALUE.search(str(value)):
+        if holds_credential(str(value)):
             why = "holds a value that looks like a credential"
-        elif SECRET_NAME.search(str(name)):
+        elif looks_secret(str(name)):
             why = "is named like a secret"
         else:
             continue

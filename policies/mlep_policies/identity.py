@@ -329,14 +329,40 @@ secret_hygiene = resource_policy(
     tunables=SEC01_TUNABLES,
 )
 
-# A name ending in PASSWORD, SECRET or TOKEN (PGPASSWORD, HF_TOKEN), or in a _KEY-like word
-# (API_KEY, but not MONKEY).
-SECRET_NAME = re.compile(
-    r"(PASSWORD|PASSWD|SECRET|TOKEN|CREDENTIALS?)$|"
-    r"(^|_)(API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|ACCOUNT_?KEY|PRIMARY_?KEY|SECONDARY_?KEY|"
-    r"CONNECTION_?STRING|SAS|KEY)$",
-    re.IGNORECASE,
+# SEC-02's secret-name rule: a copy of models/secrets.py (looks_secret, SECRET_WORDS, KEY_KINDS),
+# since the pack imports only pulumi_policy and the standard library; a contract test
+# (tests/test_contract_constants.py) keeps the two equal on a table of names. The last word of a
+# name says what the value is: HF_TOKEN and API_KEY hold secrets, HF_TOKEN_PATH and
+# PASSWORD_FILE the path of a mounted secret file (what the fix below recommends), CACHE_KEY no
+# credential at all.
+SECRET_WORDS = ("PASSWORD", "PASSWD", "SECRET", "TOKEN", "CREDENTIAL", "CREDENTIALS")
+KEY_KINDS = frozenset(
+    {
+        *("API", "ACCESS", "ACCOUNT", "AUTH", "ENCRYPTION", "MASTER", "PRIMARY", "PRIVATE"),
+        *("SECONDARY", "SECRET", "SHARED", "SIGNING", "SUBSCRIPTION"),
+    }
 )
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def looks_secret(name: str) -> bool:
+    """Whether an environment variable called ``name`` holds a secret value (see
+    models/secrets.py for the reasons)."""
+    words = [word.upper() for word in _WORD.findall(name)]
+    while words and words[-1].isdigit():
+        words.pop()
+    if not words:
+        return False
+    last, before = words[-1], words[-2] if len(words) > 1 else ""
+    return (
+        last.endswith(SECRET_WORDS)
+        or last in ("SAS", "CONNECTIONSTRING")
+        or (before, last) == ("CONNECTION", "STRING")
+        or (last == "KEY" and before in KEY_KINDS)
+        or (last.endswith("KEY") and last[: -len("KEY")] in KEY_KINDS)
+    )
+
+
 SECRET_VALUE = re.compile(
     r"AccountKey=|SharedAccessSignature=|SharedAccessKey=|[?&]sig=|-----BEGIN [A-Z ]*PRIVATE KEY|"
     r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}|"
@@ -380,7 +406,7 @@ def _judge(name: str, value: Any) -> list[tuple[str, str]]:
         return []
     if SECRET_VALUE.search(value):
         return [(name, "holds a value that looks like a credential")]
-    if SECRET_NAME.search(name):
+    if looks_secret(name):
         return [(name, "is named like a secret and set to a literal value")]
     return []
 
