@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mlep.authoring import azml_import
-from mlep.authoring.azml_import import convert
+from mlep.authoring.azml import Converted, convert
+from mlep.authoring.azml.fields import DEPLOYMENT_ORDER, ENDPOINT_ORDER
 from mlep.errors import UsageError
 from models.loader import parse_stack_config
 from tests.scenarios import waf_aligned
@@ -113,14 +113,14 @@ app_insights_enabled: true
 """
 
 
-def blue_green() -> azml_import.Converted:
+def blue_green() -> Converted:
     return convert(
         BLUE_GREEN / "endpoint.yml",
         [BLUE_GREEN / "blue-deployment.yml", BLUE_GREEN / "green-deployment.yml"],
     )
 
 
-def mirror() -> azml_import.Converted:
+def mirror() -> Converted:
     return convert(
         MIRROR / "endpoint.yml", [MIRROR / "blue-deployment.yml", MIRROR / "green-deployment.yml"]
     )
@@ -154,9 +154,9 @@ def test_blue_green_pair_converts_to_the_exact_spec() -> None:
 
 def test_spec_keys_follow_the_contract_field_order() -> None:
     spec = blue_green().spec
-    assert list(spec) == [k for k in azml_import.ENDPOINT_ORDER if k in spec]
+    assert list(spec) == [k for k in ENDPOINT_ORDER if k in spec]
     for deployment in spec["deployments"]:
-        assert list(deployment) == [k for k in azml_import.DEPLOYMENT_ORDER if k in deployment]
+        assert list(deployment) == [k for k in DEPLOYMENT_ORDER if k in deployment]
 
 
 def test_blue_green_notes_say_what_was_dropped_or_changed() -> None:

@@ -1,6 +1,6 @@
 """authoring: new endpoints in a stack.
 
-`templates` (endpoint templates for `mlep new`), `azml_import` (`az ml` online endpoint and
+`templates` (endpoint templates for `mlep new`), `azml` (`az ml` online endpoint and
 deployment YAML to a spec) and `adding` (insert the spec into a stack file, only if the
 stack still plans without a mandatory violation).
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from rich.console import Console
 
-from mlep.authoring.azml_import import convert
+from mlep.authoring.azml import convert
 from mlep.authoring.templates import (
     Input,
     Template,

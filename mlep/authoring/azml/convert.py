@@ -1,0 +1,52 @@
+"""The whole import: read every file, convert the endpoint and its deployments, validate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mlep.authoring.azml.deployment import convert_deployment
+from mlep.authoring.azml.endpoint import check_traffic_files, convert_endpoint
+from mlep.authoring.azml.fields import DEPLOYMENT_ORDER, ENDPOINT_ORDER
+from mlep.authoring.azml.files import Findings, load
+from mlep.authoring.azml.spec import Origins, Spec, validate
+from mlep.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Converted:
+    """The endpoint spec (plain data, contract field order) and what changed on the way."""
+
+    spec: dict[str, Any]
+    notes: list[str]
+
+
+def convert(endpoint_file: Path, deployment_files: list[Path]) -> Converted:
+    """Convert an az ml endpoint file and its deployment files into one endpoint spec.
+
+    Raises UsageError listing every problem found, each with file:line, field, value and fix.
+    """
+    if not deployment_files:
+        raise UsageError(
+            f"{endpoint_file}: no deployment files given; pass the files you give to "
+            "`az ml online-deployment create --file` (at least one)"
+        )
+    found = Findings()
+    loaded = [load(path, i, found) for i, path in enumerate((endpoint_file, *deployment_files))]
+    # Every later check about a file that does not parse would mislead: stop here.
+    found.raise_if_any()
+    endpoint_source, *deployment_sources = (file for file in loaded if file is not None)
+    origins: Origins = {}
+    endpoint = convert_endpoint(endpoint_source, origins)
+    name = endpoint.values.get("name")
+    deployments = [
+        convert_deployment(Spec(file, f"deployments[{j}].", origins), name)
+        for j, file in enumerate(deployment_sources)
+    ]
+    endpoint.values["deployments"] = [d.ordered(DEPLOYMENT_ORDER) for d in deployments]
+    check_traffic_files(endpoint)
+    found.raise_if_any()
+    spec = endpoint.ordered(ENDPOINT_ORDER)
+    validate(spec, endpoint_source, origins, found)
+    return Converted(spec, found.notes)
