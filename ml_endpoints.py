@@ -16,7 +16,7 @@ from pulumi.runtime import config as runtime_config
 
 from models.errors import ConfigError
 from models.loader import NAMESPACE, parse_stack_config
-from models.stack import StackConfig
+from models.stack import AzureStackConfig, KubernetesStackConfig
 
 
 def read_namespace() -> dict[str, Any]:
@@ -32,13 +32,12 @@ def read_namespace() -> dict[str, Any]:
     return namespace
 
 
-def declare_azure(stack: StackConfig) -> dict[str, Any]:
+def declare_azure(stack: AzureStackConfig) -> dict[str, Any]:
     # Imported here so a stack only loads the provider SDKs its target uses (they are large).
     from components.azure.online_endpoint import AzureOnlineEndpoint  # noqa: PLC0415
     from components.azure.workspace import lookup_workspace  # noqa: PLC0415
 
     settings = stack.azure
-    assert settings is not None  # guaranteed by the target-block rule
     workspace = lookup_workspace(settings)
     if settings.private_access:
         from components.azure.private_access import WorkspacePrivateAccess  # noqa: PLC0415
@@ -78,12 +77,11 @@ def declare_azure(stack: StackConfig) -> dict[str, Any]:
     return outputs
 
 
-def declare_kubernetes(stack: StackConfig) -> dict[str, Any]:
+def declare_kubernetes(stack: KubernetesStackConfig) -> dict[str, Any]:
     from components.kubernetes.bento_endpoint import BentoEndpoint  # noqa: PLC0415
     from components.kubernetes.network import create_default_deny  # noqa: PLC0415
 
     settings = stack.kubernetes
-    assert settings is not None  # guaranteed by the target-block rule
     create_default_deny(settings, tags=stack.tags)
     outputs: dict[str, Any] = {}
     for spec in stack.endpoints:
@@ -104,5 +102,8 @@ def main() -> None:
     except ConfigError as error:
         # RunError prints the message without a Python traceback.
         raise pulumi.RunError(str(error)) from None
-    declare = declare_azure if stack.target == "azure" else declare_kubernetes
-    pulumi.export("endpoints", declare(stack))
+    if isinstance(stack, AzureStackConfig):
+        outputs = declare_azure(stack)
+    else:
+        outputs = declare_kubernetes(stack)
+    pulumi.export("endpoints", outputs)

@@ -165,23 +165,17 @@ class Probe(Spec):
 
 
 class DeploymentSpec(Spec):
-    """One deployment (blue, green, ...) of an endpoint; which fields apply depends on target."""
+    """What every deployment (blue, green, ...) of an endpoint has, on either target. A stack
+    file's deployments are the target's own kind: AzureDeploymentSpec or
+    KubernetesDeploymentSpec."""
 
     name: Name
-    model: Model | None = None
-    environment: Asset | None = None
-    code_configuration: CodeConfiguration | None = None
-    image: Image | None = None
-    instance_type: NonEmptyStr | None = None
-    resources: Resources | None = None
     instance_count: Annotated[StrictInt, Field(ge=1, le=50)] = 1
     autoscale: Autoscale | None = None
     request_settings: RequestSettings = RequestSettings()
     liveness_probe: Probe = Probe()
     readiness_probe: Probe = Probe()
     environment_variables: dict[StrictStr, StrictStr] = {}
-    egress_public_network_access: NetworkAccess = "disabled"
-    app_insights_enabled: Bool = True
     tags: Tags = {}
 
     @model_validator(mode="after")
@@ -225,6 +219,24 @@ class DeploymentSpec(Spec):
         if self.autoscale:
             return max(self.instance_count, self.autoscale.min_instances)
         return self.instance_count
+
+
+class AzureDeploymentSpec(DeploymentSpec):
+    """A deployment on the azure target: a registered model on a managed VM size."""
+
+    model: Model
+    environment: Asset | None = None
+    code_configuration: CodeConfiguration | None = None
+    instance_type: NonEmptyStr
+    egress_public_network_access: NetworkAccess = "disabled"
+    app_insights_enabled: Bool = True
+
+
+class KubernetesDeploymentSpec(DeploymentSpec):
+    """A deployment on the kubernetes target: a pinned bento image and its pod resources."""
+
+    image: Image
+    resources: Resources | None = None
 
     @property
     def resources_or_default(self) -> Resources:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Self
 
 from pydantic import Field, StrictInt, model_validator
 
-from models.deployment import DeploymentSpec
+from models.deployment import AzureDeploymentSpec, DeploymentSpec, KubernetesDeploymentSpec
 from models.fields import (
     AuthMode,
     MirrorWeight,
@@ -58,14 +59,17 @@ class RolloutPolicy(Spec):
 
 
 class EndpointSpec(Spec):
-    """One online endpoint. Secure by default: token auth, no public network access."""
+    """One online endpoint. Secure by default: token auth, no public network access.
+
+    What both targets have; a stack file's endpoints are AzureEndpointSpec or
+    KubernetesEndpointSpec, whose deployments are of the stack's target."""
 
     name: Name
     description: str | None = None
     auth_mode: AuthMode = "aad_token"
     public_network_access: NetworkAccess = "disabled"
     tags: Tags = {}
-    deployments: Annotated[list[DeploymentSpec], Field(min_length=1, max_length=20)]
+    deployments: Annotated[Sequence[DeploymentSpec], Field(min_length=1, max_length=20)]
     traffic: dict[str, Weight] = {}
     mirror_traffic: dict[str, MirrorWeight] = {}
     alerts: AlertThresholds = AlertThresholds()
@@ -75,3 +79,15 @@ class EndpointSpec(Spec):
     def live_deployments(self) -> list[str]:
         """Deployments that receive live traffic, in spec order."""
         return [d.name for d in self.deployments if self.traffic.get(d.name, 0) > 0]
+
+
+class AzureEndpointSpec(EndpointSpec):
+    """An endpoint on the azure target: an Azure ML managed online endpoint."""
+
+    deployments: Annotated[list[AzureDeploymentSpec], Field(min_length=1, max_length=20)]
+
+
+class KubernetesEndpointSpec(EndpointSpec):
+    """An endpoint on the kubernetes target: BentoML deployments behind a Gateway API route."""
+
+    deployments: Annotated[list[KubernetesDeploymentSpec], Field(min_length=1, max_length=20)]

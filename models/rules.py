@@ -2,6 +2,8 @@
 
 Field-level rules (types, ranges, name syntax) live on the models; these are the rules that
 relate fields to each other. Each check yields every problem it finds, with the full path.
+Which block and which deployment fields a target takes is no rule here: `target` picks the
+model (models.stack.StackConfig), and the loader words what does not fit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from models.endpoint import EndpointSpec
 from models.errors import Problem
 from models.fields import MAX_TAGS, REQUIRED_TAGS, DataSensitivity
 from models.secrets import looks_secret
-from models.stack import StackConfig
+from models.stack import AzureStackConfig, KubernetesStackConfig, StackConfig
 
 Check = Callable[[StackConfig], Iterator[Problem]]
 
@@ -26,16 +28,6 @@ _LABEL_NAME = re.compile(
     r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
     r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 )
-
-AZURE_ONLY_FIELDS = (
-    "model",
-    "environment",
-    "code_configuration",
-    "instance_type",
-    "egress_public_network_access",
-    "app_insights_enabled",
-)
-KUBERNETES_ONLY_FIELDS = ("image", "resources")
 
 
 def _endpoints(stack: StackConfig) -> Iterator[tuple[str, EndpointSpec]]:
@@ -193,7 +185,7 @@ def auth_mode_fits_target(stack: StackConfig) -> Iterator[Problem]:
     `key` needs `kubernetes.key_vault`; on azure `key` needs `azure.key_vault`."""
     for path, endpoint in _endpoints(stack):
         mode = endpoint.auth_mode
-        if stack.target == "kubernetes":
+        if isinstance(stack, KubernetesStackConfig):
             if mode == "aml_token":
                 yield Problem(
                     f"{path}.auth_mode",
@@ -201,7 +193,7 @@ def auth_mode_fits_target(stack: StackConfig) -> Iterator[Problem]:
                     "use aad_token (JWT checked at the gateway) or key",
                     mode,
                 )
-            elif mode == "aad_token" and stack.kubernetes and not stack.kubernetes.entra:
+            elif mode == "aad_token" and not stack.kubernetes.entra:
                 yield Problem(
                     f"{path}.auth_mode",
                     "aad_token on kubernetes needs ml-endpoints:kubernetes.entra "
@@ -209,7 +201,7 @@ def auth_mode_fits_target(stack: StackConfig) -> Iterator[Problem]:
                     "add kubernetes.entra: {tenant_id: ..., audience: ...}",
                     mode,
                 )
-            elif mode == "key" and stack.kubernetes and not stack.kubernetes.key_vault:
+            elif mode == "key" and not stack.kubernetes.key_vault:
                 yield Problem(
                     f"{path}.auth_mode",
                     "key auth on kubernetes needs ml-endpoints:kubernetes.key_vault "
@@ -217,61 +209,13 @@ def auth_mode_fits_target(stack: StackConfig) -> Iterator[Problem]:
                     "add kubernetes.key_vault: {name: ..., tenant_id: ..., client_id: ...}",
                     mode,
                 )
-        elif mode == "key" and stack.azure and not stack.azure.key_vault:
+        elif mode == "key" and not stack.azure.key_vault:
             yield Problem(
                 f"{path}.auth_mode",
                 "key auth keeps the endpoint keys in Key Vault; ml-endpoints:azure.key_vault "
                 "is not set",
                 "add azure.key_vault: {name: ...}, or use aad_token",
                 mode,
-            )
-
-
-def target_block_present(stack: StackConfig) -> Iterator[Problem]:
-    """The block of the chosen target (`azure` or `kubernetes`) is present, and the other
-    one is absent."""
-    wanted, other = ("azure", "kubernetes") if stack.target == "azure" else ("kubernetes", "azure")
-    if getattr(stack, wanted) is None:
-        yield Problem(
-            wanted,
-            f"target is {stack.target!r} but the ml-endpoints:{wanted} block is missing",
-            f"add ml-endpoints:{wanted} (see the README's config reference)",
-        )
-    if getattr(stack, other) is not None:
-        yield Problem(
-            other,
-            f"target is {stack.target!r}; the ml-endpoints:{other} block would be ignored",
-            f"remove ml-endpoints:{other}, or set target: {other}",
-        )
-
-
-def deployment_fields_fit_target(stack: StackConfig) -> Iterator[Problem]:
-    """Azure deployments need `model` and `instance_type`, kubernetes ones `image`; fields
-    of the other target are errors, not ignored."""
-    required: tuple[str, ...]
-    foreign: tuple[str, ...]
-    if stack.target == "azure":
-        required, foreign = ("model", "instance_type"), KUBERNETES_ONLY_FIELDS
-    else:
-        required, foreign = ("image",), AZURE_ONLY_FIELDS
-    for path, _, deployment in _deployments(stack):
-        for field in required:
-            if getattr(deployment, field) is None:
-                yield Problem(
-                    f"{path}.{field}",
-                    f"{field} is required on the {stack.target} target",
-                    {
-                        "model": "reference a registered model, e.g. 'azureml:fraud-model:3'",
-                        "instance_type": "pick a VM size, e.g. 'Standard_DS3_v2'",
-                        "image": "give the bento image with a tag, e.g. 'acr.io/fraud:1.4.2'",
-                    }[field],
-                )
-        for field in sorted(deployment.model_fields_set & set(foreign)):
-            yield Problem(
-                f"{path}.{field}",
-                f"{field} does not apply to the {stack.target} target and would be ignored",
-                f"remove {field}",
-                getattr(deployment, field),
             )
 
 
@@ -301,7 +245,7 @@ def tags_are_labels_on_kubernetes(stack: StackConfig) -> Iterator[Problem]:
 def action_group_has_one_source(stack: StackConfig) -> Iterator[Problem]:
     """`azure.action_group` gives either `emails` (a new action group) or the `id` of an
     existing one: exactly one of the two."""
-    group = stack.azure.action_group if stack.azure else None
+    group = stack.azure.action_group if isinstance(stack, AzureStackConfig) else None
     if group is None:
         return
     if group.emails and group.id:
@@ -323,8 +267,10 @@ def action_group_has_one_source(stack: StackConfig) -> Iterator[Problem]:
 def alerts_have_the_traffic_log(stack: StackConfig) -> Iterator[Problem]:
     """Alerts (`azure.action_group`) need `azure.log_analytics_workspace_id`: the success,
     4xx and 5xx rate alerts are log queries over the endpoints' traffic log."""
+    if not isinstance(stack, AzureStackConfig):
+        return
     azure = stack.azure
-    if azure and azure.action_group and not azure.log_analytics_workspace_id:
+    if azure.action_group and not azure.log_analytics_workspace_id:
         yield Problem(
             "azure.action_group",
             "the success, 4xx and 5xx rate alerts are ratios computed from the endpoint "
@@ -337,9 +283,9 @@ def alerts_have_the_traffic_log(stack: StackConfig) -> Iterator[Problem]:
 def key_readers_have_keys(stack: StackConfig) -> Iterator[Problem]:
     """`azure.roles.key_readers` is only meaningful when some endpoint uses `auth_mode: key`
     (otherwise there are no key secrets to read)."""
-    azure = stack.azure
-    if not azure or not azure.roles.key_readers:
+    if not isinstance(stack, AzureStackConfig) or not stack.azure.roles.key_readers:
         return
+    azure = stack.azure
     if not any(endpoint.auth_mode == "key" for endpoint in stack.endpoints):
         yield Problem(
             "azure.roles.key_readers",
@@ -376,8 +322,6 @@ RULES: dict[str, Check] = {
     "mirror-is-single-shadow": mirror_is_single_shadow,
     "environment-variables-hold-no-secrets": environment_variables_hold_no_secrets,
     "auth-mode-fits-target": auth_mode_fits_target,
-    "target-block-present": target_block_present,
-    "deployment-fields-fit-target": deployment_fields_fit_target,
     "tags-are-labels-on-kubernetes": tags_are_labels_on_kubernetes,
     "action-group-has-one-source": action_group_has_one_source,
     "alerts-have-the-traffic-log": alerts_have_the_traffic_log,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from collections.abc import Sequence
+from typing import Annotated, Literal, TypeAlias
 
 from pydantic import AfterValidator, BeforeValidator, Field, StrictStr
 
-from models.endpoint import EndpointSpec
+from models.endpoint import AzureEndpointSpec, EndpointSpec, KubernetesEndpointSpec
 from models.fields import (
     Guid,
     NonEmptyStr,
@@ -129,15 +130,13 @@ class KubernetesSettings(Spec):
     key_vault: KubernetesKeyVault | None = None
 
 
-class StackConfig(Spec):
-    """Everything in the `ml-endpoints:` namespace; built by `models.loader.parse_stack_config`."""
+class BaseStackConfig(Spec):
+    """What every stack has, whatever its target (see StackConfig)."""
 
     target: Target
     environment: Environment
     tags: Tags
-    azure: AzureSettings | None = None
-    kubernetes: KubernetesSettings | None = None
-    endpoints: Annotated[list[EndpointSpec], Field(min_length=1)]
+    endpoints: Annotated[Sequence[EndpointSpec], Field(min_length=1)]
 
     @property
     def is_prod(self) -> bool:
@@ -146,3 +145,26 @@ class StackConfig(Spec):
     def endpoint_tags(self, endpoint: EndpointSpec) -> dict[str, str]:
         """Stack tags with the endpoint's tags merged over them (the endpoint wins)."""
         return {**self.tags, **endpoint.tags}
+
+
+class AzureStackConfig(BaseStackConfig):
+    """A stack with `target: azure`: the `ml-endpoints:azure` block and Azure ML endpoints."""
+
+    target: Literal["azure"]
+    azure: AzureSettings
+    endpoints: Annotated[list[AzureEndpointSpec], Field(min_length=1)]
+
+
+class KubernetesStackConfig(BaseStackConfig):
+    """A stack with `target: kubernetes`: the `ml-endpoints:kubernetes` block and BentoML
+    endpoints."""
+
+    target: Literal["kubernetes"]
+    kubernetes: KubernetesSettings
+    endpoints: Annotated[list[KubernetesEndpointSpec], Field(min_length=1)]
+
+
+# Everything in the `ml-endpoints:` namespace, built by `models.loader.parse_stack_config`:
+# `target` picks the model, so the other target's block and fields cannot be set. Code that
+# needs one target's settings narrows with isinstance.
+StackConfig: TypeAlias = AzureStackConfig | KubernetesStackConfig

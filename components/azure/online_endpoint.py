@@ -1,4 +1,4 @@
-"""An Azure ML managed online endpoint, its deployments and its traffic, from one EndpointSpec.
+"""An Azure ML managed online endpoint, its deployments and its traffic, from one AzureEndpointSpec.
 
 Why traffic is a separate resource
 ----------------------------------
@@ -44,8 +44,8 @@ from components.azure.diagnostics import create_diagnostics
 from components.azure.identity import create_identity
 from components.azure.keys import store_endpoint_keys
 from components.azure.workspace import Workspace
-from models.deployment import DeploymentSpec, Probe
-from models.endpoint import EndpointSpec
+from models.deployment import AzureDeploymentSpec, Probe
+from models.endpoint import AzureEndpointSpec
 from models.stack import AzureSettings
 
 # The API version azure-native 3.29 uses for OnlineEndpoint; the traffic PUT uses the same one.
@@ -86,7 +86,7 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
 
     def __init__(
         self,
-        spec: EndpointSpec,
+        spec: AzureEndpointSpec,
         *,
         workspace: Workspace,
         settings: AzureSettings,
@@ -185,13 +185,10 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
     def _create_deployment(
         self,
         endpoint: ml.OnlineEndpoint,
-        deployment: DeploymentSpec,
+        deployment: AzureDeploymentSpec,
         identity_roles: list[authorization.RoleAssignment],
     ) -> ml.OnlineDeployment:
         workspace_id = self._workspace.id
-        # Both are required on the azure target (models.rules.deployment_fields_fit_target).
-        assert deployment.model is not None
-        assert deployment.instance_type is not None
         code = deployment.code_configuration
         return ml.OnlineDeployment(
             naming.deployment(self._spec.name, deployment.name),

@@ -18,7 +18,7 @@ from components.kubernetes.network import create_gateway_allow
 from components.kubernetes.route import create_route
 from components.kubernetes.secrets import create_secret_provider_class
 from components.kubernetes.workload import create_workload
-from models.endpoint import EndpointSpec
+from models.endpoint import KubernetesEndpointSpec
 from models.stack import KubernetesSettings
 
 
@@ -31,7 +31,7 @@ class BentoEndpoint(pulumi.ComponentResource):
 
     def __init__(
         self,
-        spec: EndpointSpec,
+        spec: KubernetesEndpointSpec,
         *,
         settings: KubernetesSettings,
         tags: dict[str, str],

@@ -16,7 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.kubernetes import labels as lbl
-from models.deployment import DeploymentSpec, Probe
+from models.deployment import KubernetesDeploymentSpec, Probe
 from models.stack import KubernetesKeyVault
 
 # BentoML container images run as this user, with BENTOML_HOME below its home
@@ -46,7 +46,7 @@ class Workload:
 
 
 def create_workload(
-    spec: DeploymentSpec,
+    spec: KubernetesDeploymentSpec,
     *,
     endpoint_name: str,
     namespace: str,
@@ -56,7 +56,6 @@ def create_workload(
     parent: pulumi.Resource,
 ) -> Workload:
     """Every object of one deployment; pods mount ``secret_provider``'s Key Vault secrets."""
-    assert spec.image is not None  # required on kubernetes (models.rules)
     name = lbl.workload_name(endpoint_name, spec.name)
     version = lbl.image_version(spec.image)
     labels = lbl.labels(tags, endpoint_name, spec.name, version=version)
@@ -137,7 +136,7 @@ def create_workload(
 
 
 def _pod_spec(
-    spec: DeploymentSpec,
+    spec: KubernetesDeploymentSpec,
     name: str,
     selector: dict[str, str],
     secret_provider_class: str | None,
@@ -195,7 +194,7 @@ def _pod_spec(
 
 
 def _container(
-    spec: DeploymentSpec, mounts: list[k8s.core.v1.VolumeMountArgsDict]
+    spec: KubernetesDeploymentSpec, mounts: list[k8s.core.v1.VolumeMountArgsDict]
 ) -> k8s.core.v1.ContainerArgsDict:
     resources = spec.resources_or_default
     quantities = {"cpu": resources.cpu, "memory": resources.memory}
@@ -252,7 +251,7 @@ def _probe(probe: Probe, path: str) -> k8s.core.v1.ProbeArgsDict:
 
 
 def _autoscaler(
-    spec: DeploymentSpec,
+    spec: KubernetesDeploymentSpec,
     name: str,
     metadata: k8s.meta.v1.ObjectMetaArgsDict,
     deployment: k8s.apps.v1.Deployment,

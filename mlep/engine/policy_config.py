@@ -19,7 +19,7 @@ from typing import Any
 
 from mlep.errors import UsageError
 from mlep.stack.previous import PreviousTraffic, as_config
-from models.stack import StackConfig
+from models.stack import AzureStackConfig, StackConfig
 
 STEPS_POLICY = "trf-06-08-traffic-steps"
 ROLES_POLICY = "id-03-separated-roles"
@@ -45,7 +45,7 @@ def stack_policy_config(
     }
     if previous is not None:
         derived[STEPS_POLICY]["previousTraffic"] = as_config(previous)
-    if config.azure is not None and config.azure.roles.key_readers:
+    if isinstance(config, AzureStackConfig) and config.azure.roles.key_readers:
         derived[ROLES_POLICY] = {"keyReaders": [p.id for p in config.azure.roles.key_readers]}
     merged = derived
     for layer in (environment_file(pack_dir, config.environment), extra):

@@ -11,7 +11,7 @@ from mlep.change.guardrails import SIGNALS, Decision, MetricsSource, MetricsUnav
 from mlep.errors import UsageError
 from mlep.stack.files import StackFile
 from models.endpoint import EndpointSpec
-from models.stack import StackConfig
+from models.stack import KubernetesStackConfig, StackConfig
 
 STATUS_STYLE = {"pass": "green", "breach": "bold red", "no data": "yellow"}
 
@@ -29,7 +29,7 @@ def metrics_source(
     args: GuardrailOptions, config: StackConfig, stack_file: StackFile
 ) -> MetricsSource:
     """Prometheus for a Kubernetes stack, Azure Monitor for an Azure one."""
-    if config.kubernetes is not None:
+    if isinstance(config, KubernetesStackConfig):
         from mlep.change.guardrails.prometheus import PrometheusSource  # noqa: PLC0415
 
         if not args.prometheus_url:
@@ -43,7 +43,6 @@ def metrics_source(
     from mlep.change.guardrails.azure import AzureMonitorSource, subscription_id  # noqa: PLC0415
 
     azure = config.azure
-    assert azure is not None  # a stack has one target block
     subscription = args.subscription or subscription_id(stack_file.engine_config)
     if not subscription:
         raise UsageError(
