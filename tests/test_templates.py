@@ -35,6 +35,7 @@ from mlep.authoring.templates import (
     stamp,
     template_inputs,
 )
+from mlep.authoring.templates.schema import EndpointBodies
 from mlep.errors import UsageError
 from mlep.stack import StackRef
 from mlep.stack.edit import append_endpoint, render_endpoint
@@ -357,6 +358,100 @@ def test_a_broken_template_is_reported_with_its_file(
         load_template(tmp_path, case)
     assert str(directory / f"{case}.yaml") in str(caught.value)
     assert expected in str(caught.value)
+
+
+PARAMETERS = "parameters:\n  model: {description: m, example: e}\n"
+BODIES = "endpoint:\n  azure: {model: '${model}'}\n  kubernetes: {}\n"
+SETTINGS = "['choices', 'default', 'description', 'example', 'required', 'type']"
+# A file that breaks the format -> what `mlep new` says after "<file>: ".
+BAD_TEMPLATE_FILES = {
+    "not-a-mapping": (
+        "- a\n",
+        "a template is a mapping with ['description', 'endpoint', 'parameters']",
+    ),
+    "unknown-and-missing-keys": (
+        "descr: d\n" + PARAMETERS + BODIES,
+        "unknown keys ['descr'] / missing keys ['description']; a template has exactly "
+        "['description', 'endpoint', 'parameters']",
+    ),
+    "blank-description": (
+        "description: ' '\n" + PARAMETERS + BODIES,
+        "`description` must be a non-empty string",
+    ),
+    "parameters-a-list": (
+        "description: d\nparameters: [model]\n" + BODIES,
+        "`parameters` must be a mapping of name -> settings",
+    ),
+    "parameter-name": (
+        "description: d\nparameters:\n  Model: {description: m}\n" + BODIES,
+        "parameters.Model: parameter names are lowercase snake_case",
+    ),
+    "reserved-name": (
+        "description: d\nparameters:\n  owner: {description: m}\n" + BODIES,
+        "parameters.owner: 'owner' is reserved (a `mlep new` argument)",
+    ),
+    "unknown-setting": (
+        "description: d\nparameters:\n  model: {desc: m}\n" + BODIES,
+        f"parameters.model: settings are a mapping of {SETTINGS}",
+    ),
+    "no-description": (
+        "description: d\nparameters:\n  model: {example: m}\n" + BODIES,
+        "parameters.model: `description` (a string) is required",
+    ),
+    "bad-type": (
+        "description: d\nparameters:\n  model: {description: m, type: float, default: 1.5}\n"
+        + BODIES,
+        "parameters.model: type must be string or integer, not 'float'",
+    ),
+    "default-of-another-type": (
+        "description: d\nparameters:\n  model: {description: m, type: integer, default: '3'}\n"
+        + BODIES,
+        "parameters.model: default '3' is not a integer",
+    ),
+    "required-with-a-default": (
+        "description: d\nparameters:\n  model: {description: m, required: true, default: x}\n"
+        + BODIES,
+        "parameters.model: `required` is true or false, and false when it has a default",
+    ),
+    "required-null": (
+        "description: d\nparameters:\n  model: {description: m, required: null}\n" + BODIES,
+        "parameters.model: `required` is true or false, and false when it has a default",
+    ),
+    "choices-not-strings": (
+        "description: d\nparameters:\n  model: {description: m, choices: [1]}\n" + BODIES,
+        "parameters.model: `choices` is a list of strings",
+    ),
+    "one-target": (
+        "description: d\n" + PARAMETERS + "endpoint:\n  azure: 3\n",
+        "`endpoint` needs one body per target: azure, kubernetes",
+    ),
+    "body-not-a-mapping": (
+        "description: d\n" + PARAMETERS + "endpoint:\n  kubernetes: 3\n  azure: []\n",
+        "endpoint.kubernetes must be a mapping (an endpoint spec)",
+    ),
+    "unused-parameter": (
+        "description: d\n" + PARAMETERS + "  spare: {description: s}\n" + BODIES,
+        "parameters ['spare'] are declared but used by no target",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"), BAD_TEMPLATE_FILES.values(), ids=list(BAD_TEMPLATE_FILES)
+)
+def test_a_template_file_that_breaks_the_format_gets_the_first_problem_in_it(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    directory = tmp_path / "templates" / "endpoints"
+    directory.mkdir(parents=True)
+    (directory / "broken.yaml").write_text(text)
+    with pytest.raises(UsageError) as caught:
+        load_template(tmp_path, "broken")
+    assert str(caught.value) == f"{directory / 'broken.yaml'}: {message}"
+
+
+def test_the_template_format_has_one_body_per_target() -> None:
+    assert set(EndpointBodies.model_fields) == set(TARGETS)
 
 
 # --- rendering ----------------------------------------------------------------------------
