@@ -129,4 +129,49 @@ def alert(endpoint_name: str, what: str, deployment_name: str | None = None) -> 
     return f"mlep-{scope}-{what}"
 
 
+# Kubernetes. Logical names are `<owner>-<kind>`. The objects of one deployment are named by
+# components.kubernetes.labels.workload_name (selectors and alerts use it too); most objects of
+# one endpoint are named for the endpoint.
+
 KUBERNETES_ENDPOINT_TYPE = f"{COMPONENT_PREFIX}:kubernetes:BentoEndpoint"
+
+
+def workload_object(workload_name: str, kind: str) -> str:
+    """Logical name of one object of a deployment's workload (kind: serviceaccount,
+    deployment, service, hpa, pdb); the object itself is named ``workload_name``."""
+    return f"{workload_name}-{kind}"
+
+
+def route(endpoint_name: str) -> str:
+    """Logical name of an endpoint's HTTPRoute (the route itself is named for the endpoint)."""
+    return f"{endpoint_name}-route"
+
+
+def security_policy(endpoint_name: str) -> str:
+    """Logical and Kubernetes name of the SecurityPolicy enforcing an endpoint's auth."""
+    return f"{endpoint_name}-auth"
+
+
+def gateway_allow(endpoint_name: str) -> str:
+    """Logical and Kubernetes name of the NetworkPolicy admitting the gateway to an endpoint."""
+    return f"{endpoint_name}-allow-gateway"
+
+
+def secret_provider_class(endpoint_name: str) -> str:
+    """Logical and Kubernetes name of an endpoint's SecretProviderClass (Key Vault via CSI)."""
+    return f"{endpoint_name}-secrets"
+
+
+def service_monitor(endpoint_name: str) -> str:
+    """Logical name of an endpoint's ServiceMonitor (named for the endpoint in Kubernetes)."""
+    return f"{endpoint_name}-servicemonitor"
+
+
+def prometheus_rule(endpoint_name: str) -> str:
+    """Logical name of an endpoint's PrometheusRule (named for the endpoint in Kubernetes)."""
+    return f"{endpoint_name}-prometheusrule"
+
+
+# The stack's default-deny NetworkPolicy: its logical name and its Kubernetes name.
+DEFAULT_DENY = "serving-default-deny"
+DEFAULT_DENY_POLICY = f"{COMPONENT_PREFIX}-default-deny"

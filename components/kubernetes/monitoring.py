@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import naming
 from components.kubernetes import labels as lbl
 from models import prometheus_queries as queries
 from models.endpoint import EndpointSpec
@@ -109,7 +110,7 @@ def create_monitoring(
         labels=lbl.labels(tags, spec.name, component="monitoring"),
     )
     k8s.apiextensions.CustomResource(
-        f"{spec.name}-servicemonitor",
+        naming.service_monitor(spec.name),
         api_version=MONITORING_API,
         kind="ServiceMonitor",
         metadata=metadata,
@@ -131,7 +132,7 @@ def create_monitoring(
         opts=opts,
     )
     k8s.apiextensions.CustomResource(
-        f"{spec.name}-prometheusrule",
+        naming.prometheus_rule(spec.name),
         api_version=MONITORING_API,
         kind="PrometheusRule",
         metadata=metadata,

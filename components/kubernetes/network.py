@@ -14,6 +14,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import naming
 from components.kubernetes import labels as lbl
 from models.stack import KubernetesSettings
 
@@ -27,9 +28,9 @@ def create_default_deny(
 ) -> k8s.networking.v1.NetworkPolicy:
     """Deny all ingress and egress for every pod this program serves in the namespace."""
     return k8s.networking.v1.NetworkPolicy(
-        "serving-default-deny",
+        naming.DEFAULT_DENY,
         metadata=k8s.meta.v1.ObjectMetaArgsDict(
-            name="ml-endpoints-default-deny",
+            name=naming.DEFAULT_DENY_POLICY,
             namespace=settings.namespace,
             labels={**tags, "app.kubernetes.io/managed-by": lbl.MANAGED_BY},
         ),
@@ -56,9 +57,9 @@ def create_gateway_allow(
     """Admit the gateway (and metrics scrapers) to an endpoint's pods on the serving port."""
     port = [k8s.networking.v1.NetworkPolicyPortArgsDict(port=lbl.HTTP_PORT, protocol="TCP")]
     return k8s.networking.v1.NetworkPolicy(
-        f"{endpoint_name}-allow-gateway",
+        naming.gateway_allow(endpoint_name),
         metadata=k8s.meta.v1.ObjectMetaArgsDict(
-            name=f"{endpoint_name}-allow-gateway",
+            name=naming.gateway_allow(endpoint_name),
             namespace=settings.namespace,
             labels=lbl.labels(tags, endpoint_name, component="network"),
         ),

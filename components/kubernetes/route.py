@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import naming
 from components.kubernetes import labels as lbl
 from models.endpoint import EndpointSpec
 from models.stack import KubernetesSettings
@@ -76,7 +77,7 @@ def create_route(
 ) -> k8s.apiextensions.CustomResource:
     gateway = settings.gateway
     route = k8s.apiextensions.CustomResource(
-        f"{spec.name}-route",
+        naming.route(spec.name),
         api_version=GATEWAY_API,
         kind="HTTPRoute",
         metadata=k8s.meta.v1.ObjectMetaArgsDict(
@@ -136,11 +137,11 @@ def _security_policy(
             }
         }
     return k8s.apiextensions.CustomResource(
-        f"{spec.name}-auth",
+        naming.security_policy(spec.name),
         api_version=ENVOY_GATEWAY_API,
         kind="SecurityPolicy",
         metadata=k8s.meta.v1.ObjectMetaArgsDict(
-            name=f"{spec.name}-auth",
+            name=naming.security_policy(spec.name),
             namespace=settings.namespace,
             labels=lbl.labels(tags, spec.name, component="auth"),
         ),

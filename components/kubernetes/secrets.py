@@ -14,6 +14,7 @@ import json
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import naming
 from components.kubernetes import labels as lbl
 from components.kubernetes.workload import SecretProvider
 from models.stack import KubernetesKeyVault
@@ -34,7 +35,7 @@ def create_secret_provider_class(
     """The Key Vault objects of one endpoint (its API key) and the Secret they sync into."""
     vault_secret = lbl.api_key_vault_secret(endpoint_name)
     objects = {"array": [json.dumps({"objectName": vault_secret, "objectType": "secret"})]}
-    name = f"{endpoint_name}-secrets"
+    name = naming.secret_provider_class(endpoint_name)
     resource = k8s.apiextensions.CustomResource(
         name,
         api_version=SECRETS_STORE_API,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components import naming
 from components.kubernetes import labels as lbl
 from models.deployment import KubernetesDeploymentSpec, Probe
 from models.stack import KubernetesKeyVault
@@ -71,7 +72,7 @@ def create_workload(
     if key_vault:
         account_metadata["annotations"] = {"azure.workload.identity/client-id": key_vault.client_id}
     account = k8s.core.v1.ServiceAccount(
-        f"{name}-serviceaccount",
+        naming.workload_object(name, "serviceaccount"),
         metadata=account_metadata,
         automount_service_account_token=False,
         opts=opts,
@@ -81,7 +82,7 @@ def create_workload(
         # The AKS workload identity webhook projects a token for the CSI driver.
         pod_labels["azure.workload.identity/use"] = "true"
     deployment = k8s.apps.v1.Deployment(
-        f"{name}-deployment",
+        naming.workload_object(name, "deployment"),
         metadata=metadata,
         spec=k8s.apps.v1.DeploymentSpecArgsDict(
             replicas=spec.replicas,
@@ -107,7 +108,7 @@ def create_workload(
         ),
     )
     service = k8s.core.v1.Service(
-        f"{name}-service",
+        naming.workload_object(name, "service"),
         metadata=metadata,
         spec=k8s.core.v1.ServiceSpecArgsDict(
             type="ClusterIP",
@@ -123,7 +124,7 @@ def create_workload(
     _autoscaler(spec, name, metadata, deployment, opts)
     if max(spec.replicas, spec.autoscale.max_instances if spec.autoscale else 1) > 1:
         k8s.policy.v1.PodDisruptionBudget(
-            f"{name}-pdb",
+            naming.workload_object(name, "pdb"),
             metadata=metadata,
             spec=k8s.policy.v1.PodDisruptionBudgetSpecArgsDict(
                 # One pod at a time may go (node drains proceed, capacity stays).
@@ -264,7 +265,7 @@ def _autoscaler(
     target = scale.target_cpu_percent if scale else 70
     cooldown_seconds = (scale.cooldown_minutes if scale else 5) * 60
     return k8s.autoscaling.v2.HorizontalPodAutoscaler(
-        f"{name}-hpa",
+        naming.workload_object(name, "hpa"),
         metadata=metadata,
         spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgsDict(
             scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgsDict(
