@@ -275,7 +275,14 @@ def test_accepts_kubernetes_auth_mode_with_its_block(mode: str) -> None:
     assert parse(namespace).endpoints[0].auth_mode == mode
 
 
-@pytest.mark.parametrize("name", ["MAX_TOKENS", "TOKENIZER_PATH", "KEYWORDS", "LOG_LEVEL"])
+@pytest.mark.parametrize(
+    "name",
+    # HF_TOKEN_PATH and DB_PASSWORD_FILE say where a mounted secret file is, not the secret.
+    [
+        *("MAX_TOKENS", "TOKENIZER_PATH", "KEYWORDS", "LOG_LEVEL", "CACHE_KEY"),
+        *("HF_TOKEN_PATH", "DB_PASSWORD_FILE"),
+    ],
+)
 def test_accepts_environment_variables_that_only_resemble_secret_names(name: str) -> None:
     namespace = scenario("defaults")
     deployment(namespace)["environment_variables"] = {name: "1"}
@@ -597,7 +604,9 @@ def test_rejects_environment_variable_that_is_not_a_string() -> None:
     assert "quote" in problem.fix
 
 
-@pytest.mark.parametrize("name", ["DB_PASSWORD", "HF_TOKEN", "OPENAI_API_KEY", "client-secret"])
+@pytest.mark.parametrize(
+    "name", ["DB_PASSWORD", "HF_TOKEN", "OPENAI_API_KEY", "client-secret", "PGPASSWORD", "apiKey"]
+)
 def test_rejects_secret_in_environment_variables(name: str) -> None:
     namespace = scenario("defaults")
     deployment(namespace)["environment_variables"] = {name: "hunter2"}
