@@ -89,11 +89,9 @@ class _Mutator(ast.NodeTransformer):
 
     def visit_Return(self, node: ast.Return) -> ast.AST:
         self.generic_visit(node)
-        if node.value is not None and not (
-            isinstance(node.value, ast.Constant) and node.value.value is None
-        ):
-            if self._hit(node, "return None"):
-                node.value = ast.Constant(None)
+        returns_none = isinstance(node.value, ast.Constant) and node.value.value is None
+        if node.value is not None and not returns_none and self._hit(node, "return None"):
+            node.value = ast.Constant(None)
         return node
 
 
