@@ -113,6 +113,17 @@ def rate_threshold(spec: EndpointSpec, key: str) -> float:
     }[key]
 
 
+@dataclass(frozen=True)
+class _Wiring:
+    """What the alerts of one endpoint share: the workspace, the Log Analytics workspace the
+    log alerts query, the action group they notify, their parent."""
+
+    workspace: Workspace
+    log_analytics_workspace_id: str
+    action_group_id: pulumi.Input[str]
+    parent: pulumi.Resource
+
+
 def create_endpoint_alerts(
     spec: EndpointSpec,
     *,
@@ -125,9 +136,20 @@ def create_endpoint_alerts(
     parent: pulumi.Resource,
 ) -> None:
     """Every alert of one endpoint and its deployments."""
-    # Alert rules outlive their target in Azure, so they are deleted explicitly (no deleted_with).
-    opts = pulumi.ResourceOptions(parent=parent)
-    _metric_alert(
+    wiring = _Wiring(workspace, log_analytics_workspace_id, action_group_id, parent)
+    _latency_alert(spec, endpoint, wiring, tags)
+    for rate in RATE_ALERTS:
+        _rate_alert(spec, rate, endpoint, wiring, tags)
+    for deployment_spec, deployment in zip(spec.deployments, deployments, strict=True):
+        deployment_tags = {**tags, **deployment_spec.tags}
+        _utilisation_alerts(spec, deployment_spec.name, deployment, wiring, deployment_tags)
+
+
+def _latency_alert(
+    spec: EndpointSpec, endpoint: ml.OnlineEndpoint, wiring: _Wiring, tags: dict[str, str]
+) -> monitor.MetricAlert:
+    """p95 request latency of the endpoint, split by deployment."""
+    return _metric_alert(
         naming.alert(spec.name, "latency-p95"),
         description=f"p95 request latency of {spec.name} above {spec.alerts.latency_p95_ms} ms",
         scope=endpoint.id,
@@ -136,75 +158,94 @@ def create_endpoint_alerts(
         threshold=spec.alerts.latency_p95_ms,
         split_by=LATENCY_DIMENSION,
         severity=SEVERITY_WARNING,
-        resource_group=workspace.resource_group,
-        action_group_id=action_group_id,
+        resource_group=wiring.workspace.resource_group,
+        action_group_id=wiring.action_group_id,
         tags=tags,
-        opts=opts,
+        # Alert rules outlive their target in Azure, so they are deleted explicitly (no
+        # deleted_with).
+        opts=pulumi.ResourceOptions(parent=wiring.parent),
     )
-    for rate in RATE_ALERTS:
-        threshold = rate_threshold(spec, rate.key)
-        name = naming.alert(spec.name, rate.key)
-        comparison = "below" if rate.operator == monitor.Operator.LESS_THAN else "above"
-        monitor.ScheduledQueryRule(
-            name,
-            rule_name=name,
-            resource_group_name=workspace.resource_group,
-            location=workspace.location,
-            kind=monitor.Kind.LOG_ALERT,
-            display_name=name,
-            description=f"{rate.title} of a {spec.name} deployment {comparison} {threshold} %",
-            enabled=True,
-            severity=rate.severity,
-            scopes=[log_analytics_workspace_id],
-            evaluation_frequency=LOG_FREQUENCY,
-            window_size=LOG_WINDOW,
-            criteria=monitor.ScheduledQueryRuleCriteriaArgs(
-                all_of=[
-                    monitor.ConditionArgs(
-                        query=rate_query(spec.name, workspace.name, rate.matching),
-                        time_aggregation=monitor.TimeAggregation.MAXIMUM,
-                        metric_measure_column="RatePercent",
-                        operator=rate.operator,
-                        threshold=threshold,
-                        dimensions=[
-                            monitor.DimensionArgs(
-                                name="DeploymentName",
-                                operator=monitor.DimensionOperator.INCLUDE,
-                                values=["*"],
-                            )
-                        ],
-                        failing_periods=monitor.ConditionFailingPeriodsArgs(
-                            number_of_evaluation_periods=1, min_failing_periods_to_alert=1
-                        ),
-                    )
-                ]
-            ),
-            auto_mitigate=True,
-            actions=monitor.ActionsArgs(action_groups=[action_group_id]),
+
+
+def _rate_alert(
+    spec: EndpointSpec,
+    rate: RateAlert,
+    endpoint: ml.OnlineEndpoint,
+    wiring: _Wiring,
+    tags: dict[str, str],
+) -> monitor.ScheduledQueryRule:
+    """A log query alert on one rate of the endpoint's traffic log, per deployment."""
+    workspace = wiring.workspace
+    threshold = rate_threshold(spec, rate.key)
+    name = naming.alert(spec.name, rate.key)
+    comparison = "below" if rate.operator == monitor.Operator.LESS_THAN else "above"
+    return monitor.ScheduledQueryRule(
+        name,
+        rule_name=name,
+        resource_group_name=workspace.resource_group,
+        location=workspace.location,
+        kind=monitor.Kind.LOG_ALERT,
+        display_name=name,
+        description=f"{rate.title} of a {spec.name} deployment {comparison} {threshold} %",
+        enabled=True,
+        severity=rate.severity,
+        scopes=[wiring.log_analytics_workspace_id],
+        evaluation_frequency=LOG_FREQUENCY,
+        window_size=LOG_WINDOW,
+        criteria=monitor.ScheduledQueryRuleCriteriaArgs(
+            all_of=[
+                monitor.ConditionArgs(
+                    query=rate_query(spec.name, workspace.name, rate.matching),
+                    time_aggregation=monitor.TimeAggregation.MAXIMUM,
+                    metric_measure_column="RatePercent",
+                    operator=rate.operator,
+                    threshold=threshold,
+                    dimensions=[
+                        monitor.DimensionArgs(
+                            name="DeploymentName",
+                            operator=monitor.DimensionOperator.INCLUDE,
+                            values=["*"],
+                        )
+                    ],
+                    failing_periods=monitor.ConditionFailingPeriodsArgs(
+                        number_of_evaluation_periods=1, min_failing_periods_to_alert=1
+                    ),
+                )
+            ]
+        ),
+        auto_mitigate=True,
+        actions=monitor.ActionsArgs(action_groups=[wiring.action_group_id]),
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=wiring.parent, depends_on=[endpoint]),
+    )
+
+
+def _utilisation_alerts(
+    spec: EndpointSpec,
+    deployment_name: str,
+    deployment: ml.OnlineDeployment,
+    wiring: _Wiring,
+    tags: dict[str, str],
+) -> None:
+    """CPU and memory utilisation of one deployment."""
+    for key, metric, threshold in (
+        ("cpu", CPU_METRIC, spec.alerts.cpu_max_percent),
+        ("memory", MEMORY_METRIC, spec.alerts.memory_max_percent),
+    ):
+        _metric_alert(
+            naming.alert(spec.name, key, deployment_name),
+            description=f"{key} utilisation of {spec.name}/{deployment_name} above {threshold} %",
+            scope=deployment.id,
+            namespace=DEPLOYMENT_NAMESPACE,
+            metric=metric,
+            threshold=threshold,
+            split_by=None,
+            severity=SEVERITY_WARNING,
+            resource_group=wiring.workspace.resource_group,
+            action_group_id=wiring.action_group_id,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=parent, depends_on=[endpoint]),
+            opts=pulumi.ResourceOptions(parent=wiring.parent),
         )
-    for deployment_spec, deployment in zip(spec.deployments, deployments, strict=True):
-        deployment_tags = {**tags, **deployment_spec.tags}
-        for key, metric, threshold in (
-            ("cpu", CPU_METRIC, spec.alerts.cpu_max_percent),
-            ("memory", MEMORY_METRIC, spec.alerts.memory_max_percent),
-        ):
-            _metric_alert(
-                naming.alert(spec.name, key, deployment_spec.name),
-                description=f"{key} utilisation of {spec.name}/{deployment_spec.name} "
-                f"above {threshold} %",
-                scope=deployment.id,
-                namespace=DEPLOYMENT_NAMESPACE,
-                metric=metric,
-                threshold=threshold,
-                split_by=None,
-                severity=SEVERITY_WARNING,
-                resource_group=workspace.resource_group,
-                action_group_id=action_group_id,
-                tags=deployment_tags,
-                opts=opts,
-            )
 
 
 def _metric_alert(

@@ -109,33 +109,10 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         ]
         self._create_traffic(endpoint, deployments)
         self._create_autoscale(deployments)
-        law_id = settings.log_analytics_workspace_id
-        if law_id:
-            create_diagnostics(spec.name, endpoint, law_id, parent=self)
-        if action_group_id is not None and law_id:
-            create_endpoint_alerts(
-                spec,
-                endpoint=endpoint,
-                deployments=deployments,
-                workspace=workspace,
-                log_analytics_workspace_id=law_id,
-                action_group_id=action_group_id,
-                tags=tags,
-                parent=self,
-            )
-        self.key_secret_uris = {}
-        if spec.auth_mode == "key":
-            # Guaranteed by models.rules.auth_mode_fits_target.
-            assert settings.key_vault is not None
-            self.key_secret_uris = store_endpoint_keys(
-                endpoint_name=spec.name,
-                endpoint=endpoint,
-                workspace=workspace,
-                vault_name=settings.key_vault.name,
-                key_readers=list(settings.roles.key_readers),
-                tags=tags,
-                parent=self,
-            )
+        self._create_monitoring(
+            endpoint, deployments, settings.log_analytics_workspace_id, action_group_id
+        )
+        self.key_secret_uris = self._create_keys(endpoint, settings)
 
         self.endpoint_name = endpoint.name
         self.endpoint_id = endpoint.id
@@ -188,8 +165,6 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         deployment: AzureDeploymentSpec,
         identity_roles: list[authorization.RoleAssignment],
     ) -> ml.OnlineDeployment:
-        workspace_id = self._workspace.id
-        code = deployment.code_configuration
         return ml.OnlineDeployment(
             naming.deployment(self._spec.name, deployment.name),
             deployment_name=deployment.name,
@@ -199,40 +174,7 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
             location=self._workspace.location,
             kind="Managed",
             sku=ml.SkuArgs(name="Default", capacity=deployment.replicas),
-            properties=ml.ManagedOnlineDeploymentArgs(
-                endpoint_compute_type="Managed",
-                model=asset_id(deployment.model, "models", workspace_id),
-                instance_type=deployment.instance_type,
-                environment_id=(
-                    asset_id(deployment.environment, "environments", workspace_id)
-                    if deployment.environment
-                    else None
-                ),
-                code_configuration=(
-                    ml.CodeConfigurationArgs(
-                        code_id=asset_id(code.code, "codes", workspace_id),
-                        scoring_script=code.scoring_script,
-                    )
-                    if code
-                    else None
-                ),
-                scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
-                request_settings=ml.OnlineRequestSettingsArgs(
-                    request_timeout=iso_seconds(
-                        deployment.request_settings.request_timeout_ms / 1000
-                    ),
-                    max_concurrent_requests_per_instance=(
-                        deployment.request_settings.max_concurrent_requests_per_instance
-                    ),
-                ),
-                liveness_probe=_probe(deployment.liveness_probe),
-                readiness_probe=_probe(deployment.readiness_probe),
-                environment_variables=dict(deployment.environment_variables) or None,
-                egress_public_network_access=NETWORK_ACCESS[
-                    deployment.egress_public_network_access
-                ],
-                app_insights_enabled=deployment.app_insights_enabled,
-            ),
+            properties=_deployment_properties(deployment, self._workspace.id),
             tags={**self._tags, **deployment.tags},
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -280,6 +222,47 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
             ),
         )
 
+    def _create_monitoring(
+        self,
+        endpoint: ml.OnlineEndpoint,
+        deployments: list[ml.OnlineDeployment],
+        log_analytics_workspace_id: str | None,
+        action_group_id: pulumi.Input[str] | None,
+    ) -> None:
+        """Diagnostics to Log Analytics, and the alerts (their rates are log queries)."""
+        if not log_analytics_workspace_id:
+            return
+        create_diagnostics(self._spec.name, endpoint, log_analytics_workspace_id, parent=self)
+        if action_group_id is not None:
+            create_endpoint_alerts(
+                self._spec,
+                endpoint=endpoint,
+                deployments=deployments,
+                workspace=self._workspace,
+                log_analytics_workspace_id=log_analytics_workspace_id,
+                action_group_id=action_group_id,
+                tags=self._tags,
+                parent=self,
+            )
+
+    def _create_keys(
+        self, endpoint: ml.OnlineEndpoint, settings: AzureSettings
+    ) -> dict[str, pulumi.Output[str]]:
+        """With key auth, the endpoint keys in Key Vault: their secret URIs by slot."""
+        if self._spec.auth_mode != "key":
+            return {}
+        # Guaranteed by models.rules.auth_mode_fits_target.
+        assert settings.key_vault is not None
+        return store_endpoint_keys(
+            endpoint_name=self._spec.name,
+            endpoint=endpoint,
+            workspace=self._workspace,
+            vault_name=settings.key_vault.name,
+            key_readers=list(settings.roles.key_readers),
+            tags=self._tags,
+            parent=self,
+        )
+
     def _endpoint_template(self) -> dict[str, Any]:
         """An ARM template that PUTs the endpoint with its full definition and its traffic."""
         spec = self._spec
@@ -312,6 +295,43 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
                 }
             ],
         }
+
+
+def _deployment_properties(
+    deployment: AzureDeploymentSpec, workspace_id: pulumi.Output[str]
+) -> ml.ManagedOnlineDeploymentArgs:
+    """An OnlineDeployment's properties: the `az ml` deployment YAML in the API's words."""
+    code = deployment.code_configuration
+    return ml.ManagedOnlineDeploymentArgs(
+        endpoint_compute_type="Managed",
+        model=asset_id(deployment.model, "models", workspace_id),
+        instance_type=deployment.instance_type,
+        environment_id=(
+            asset_id(deployment.environment, "environments", workspace_id)
+            if deployment.environment
+            else None
+        ),
+        code_configuration=(
+            ml.CodeConfigurationArgs(
+                code_id=asset_id(code.code, "codes", workspace_id),
+                scoring_script=code.scoring_script,
+            )
+            if code
+            else None
+        ),
+        scale_settings=ml.DefaultScaleSettingsArgs(scale_type="Default"),
+        request_settings=ml.OnlineRequestSettingsArgs(
+            request_timeout=iso_seconds(deployment.request_settings.request_timeout_ms / 1000),
+            max_concurrent_requests_per_instance=(
+                deployment.request_settings.max_concurrent_requests_per_instance
+            ),
+        ),
+        liveness_probe=_probe(deployment.liveness_probe),
+        readiness_probe=_probe(deployment.readiness_probe),
+        environment_variables=dict(deployment.environment_variables) or None,
+        egress_public_network_access=NETWORK_ACCESS[deployment.egress_public_network_access],
+        app_insights_enabled=deployment.app_insights_enabled,
+    )
 
 
 def _probe(probe: Probe) -> ml.ProbeSettingsArgs:

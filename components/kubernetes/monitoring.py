@@ -103,19 +103,29 @@ def create_monitoring(
     parent: pulumi.Resource,
 ) -> None:
     """The ServiceMonitor scraping the endpoint's Services, and its PrometheusRule."""
-    opts = pulumi.ResourceOptions(parent=parent)
     metadata = k8s.meta.v1.ObjectMetaArgsDict(
         name=spec.name,
         namespace=namespace,
         labels=lbl.labels(tags, spec.name, component="monitoring"),
     )
-    k8s.apiextensions.CustomResource(
-        naming.service_monitor(spec.name),
+    opts = pulumi.ResourceOptions(parent=parent)
+    _service_monitor(spec.name, namespace, metadata, opts)
+    _prometheus_rule(spec, namespace, metadata, opts)
+
+
+def _service_monitor(
+    endpoint_name: str,
+    namespace: str,
+    metadata: k8s.meta.v1.ObjectMetaArgsDict,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
+        naming.service_monitor(endpoint_name),
         api_version=MONITORING_API,
         kind="ServiceMonitor",
         metadata=metadata,
         spec={
-            "selector": {"matchLabels": lbl.selector(spec.name)},
+            "selector": {"matchLabels": lbl.selector(endpoint_name)},
             "namespaceSelector": {"matchNames": [namespace]},
             "endpoints": [
                 {
@@ -131,7 +141,15 @@ def create_monitoring(
         },
         opts=opts,
     )
-    k8s.apiextensions.CustomResource(
+
+
+def _prometheus_rule(
+    spec: EndpointSpec,
+    namespace: str,
+    metadata: k8s.meta.v1.ObjectMetaArgsDict,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    return k8s.apiextensions.CustomResource(
         naming.prometheus_rule(spec.name),
         api_version=MONITORING_API,
         kind="PrometheusRule",
@@ -140,28 +158,30 @@ def create_monitoring(
             "groups": [
                 {
                     "name": f"ml-endpoints.{spec.name}",
-                    "rules": [
-                        {
-                            "alert": alert.name,
-                            "expr": alert.expr,
-                            "for": ALERT_FOR,
-                            "labels": {"severity": alert.severity, "mlep_endpoint": spec.name},
-                            "annotations": {
-                                "summary": alert.summary,
-                                "description": (
-                                    f"{alert.summary} for {ALERT_FOR} "
-                                    "(deployment {{ $labels.mlep_deployment }}{{ $labels.pod }})."
-                                ),
-                                "runbook_url": f"{RUNBOOK_BASE}#{alert.anchor}",
-                            },
-                        }
-                        for alert in alerts(spec, namespace)
-                    ],
+                    "rules": [_rule(alert, spec.name) for alert in alerts(spec, namespace)],
                 }
             ]
         },
         opts=opts,
     )
+
+
+def _rule(alert: Alert, endpoint_name: str) -> dict[str, object]:
+    """One alerting rule, with what pint checks: `for:`, severity, summary and runbook."""
+    return {
+        "alert": alert.name,
+        "expr": alert.expr,
+        "for": ALERT_FOR,
+        "labels": {"severity": alert.severity, "mlep_endpoint": endpoint_name},
+        "annotations": {
+            "summary": alert.summary,
+            "description": (
+                f"{alert.summary} for {ALERT_FOR} "
+                "(deployment {{ $labels.mlep_deployment }}{{ $labels.pod }})."
+            ),
+            "runbook_url": f"{RUNBOOK_BASE}#{alert.anchor}",
+        },
+    }
 
 
 def _copy_label(pod_label: str, target: str) -> dict[str, object]:

@@ -46,6 +46,19 @@ class Workload:
     service: k8s.core.v1.Service
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """What the objects of one deployment share: its workload name, labels and selector; the
+    Deployment, Service, HPA and PDB also share one metadata (name, namespace, labels)."""
+
+    name: str
+    namespace: str
+    labels: dict[str, str]
+    selector: dict[str, str]
+    metadata: k8s.meta.v1.ObjectMetaArgsDict
+    parent: pulumi.Resource
+
+
 def create_workload(
     spec: KubernetesDeploymentSpec,
     *,
@@ -58,35 +71,62 @@ def create_workload(
 ) -> Workload:
     """Every object of one deployment; pods mount ``secret_provider``'s Key Vault secrets."""
     name = lbl.workload_name(endpoint_name, spec.name)
-    version = lbl.image_version(spec.image)
-    labels = lbl.labels(tags, endpoint_name, spec.name, version=version)
-    selector = lbl.selector(endpoint_name, spec.name)
-    opts = pulumi.ResourceOptions(parent=parent)
+    labels = lbl.labels(tags, endpoint_name, spec.name, version=lbl.image_version(spec.image))
+    shared = _Shared(
+        name=name,
+        namespace=namespace,
+        labels=labels,
+        selector=lbl.selector(endpoint_name, spec.name),
+        metadata=k8s.meta.v1.ObjectMetaArgsDict(name=name, namespace=namespace, labels=labels),
+        parent=parent,
+    )
+    account = _service_account(shared, key_vault)
+    deployment = _deployment(
+        spec, shared, key_vault=key_vault, account=account, secret_provider=secret_provider
+    )
+    service = _service(shared)
+    _autoscaler(spec, shared, deployment)
+    if max(spec.replicas, spec.autoscale.max_instances if spec.autoscale else 1) > 1:
+        _disruption_budget(shared)
+    return Workload(deployment=deployment, service=service)
 
-    # Deployment, Service, HPA and PDB share name, namespace and labels.
-    metadata = k8s.meta.v1.ObjectMetaArgsDict(name=name, namespace=namespace, labels=labels)
 
+def _service_account(
+    shared: _Shared, key_vault: KubernetesKeyVault | None
+) -> k8s.core.v1.ServiceAccount:
     # Plain dicts (the SDK's TypedDict inputs) cost less to serialise than Args objects, but
     # keep a None as null: leave out what is absent.
-    account_metadata = k8s.meta.v1.ObjectMetaArgsDict(name=name, namespace=namespace, labels=labels)
-    if key_vault:
-        account_metadata["annotations"] = {"azure.workload.identity/client-id": key_vault.client_id}
-    account = k8s.core.v1.ServiceAccount(
-        naming.workload_object(name, "serviceaccount"),
-        metadata=account_metadata,
-        automount_service_account_token=False,
-        opts=opts,
+    metadata = k8s.meta.v1.ObjectMetaArgsDict(
+        name=shared.name, namespace=shared.namespace, labels=shared.labels
     )
-    pod_labels = dict(labels)
+    if key_vault:
+        metadata["annotations"] = {"azure.workload.identity/client-id": key_vault.client_id}
+    return k8s.core.v1.ServiceAccount(
+        naming.workload_object(shared.name, "serviceaccount"),
+        metadata=metadata,
+        automount_service_account_token=False,
+        opts=pulumi.ResourceOptions(parent=shared.parent),
+    )
+
+
+def _deployment(
+    spec: KubernetesDeploymentSpec,
+    shared: _Shared,
+    *,
+    key_vault: KubernetesKeyVault | None,
+    account: k8s.core.v1.ServiceAccount,
+    secret_provider: SecretProvider | None,
+) -> k8s.apps.v1.Deployment:
+    pod_labels = dict(shared.labels)
     if key_vault:
         # The AKS workload identity webhook projects a token for the CSI driver.
         pod_labels["azure.workload.identity/use"] = "true"
-    deployment = k8s.apps.v1.Deployment(
-        naming.workload_object(name, "deployment"),
-        metadata=metadata,
+    return k8s.apps.v1.Deployment(
+        naming.workload_object(shared.name, "deployment"),
+        metadata=shared.metadata,
         spec=k8s.apps.v1.DeploymentSpecArgsDict(
             replicas=spec.replicas,
-            selector=k8s.meta.v1.LabelSelectorArgsDict(match_labels=selector),
+            selector=k8s.meta.v1.LabelSelectorArgsDict(match_labels=shared.selector),
             strategy=k8s.apps.v1.DeploymentStrategyArgsDict(
                 type="RollingUpdate",
                 rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgsDict(
@@ -96,44 +136,50 @@ def create_workload(
             template=k8s.core.v1.PodTemplateSpecArgsDict(
                 metadata=k8s.meta.v1.ObjectMetaArgsDict(labels=pod_labels),
                 spec=_pod_spec(
-                    spec, name, selector, secret_provider.name if secret_provider else None
+                    spec,
+                    shared.name,
+                    shared.selector,
+                    secret_provider.name if secret_provider else None,
                 ),
             ),
         ),
         opts=pulumi.ResourceOptions(
-            parent=parent,
+            parent=shared.parent,
             depends_on=[account, *([secret_provider.resource] if secret_provider else [])],
             # The HPA owns the replica count once it runs; re-applying it would undo scaling.
             ignore_changes=["spec.replicas"],
         ),
     )
-    service = k8s.core.v1.Service(
-        naming.workload_object(name, "service"),
-        metadata=metadata,
+
+
+def _service(shared: _Shared) -> k8s.core.v1.Service:
+    return k8s.core.v1.Service(
+        naming.workload_object(shared.name, "service"),
+        metadata=shared.metadata,
         spec=k8s.core.v1.ServiceSpecArgsDict(
             type="ClusterIP",
-            selector=selector,
+            selector=shared.selector,
             ports=[
                 k8s.core.v1.ServicePortArgsDict(
                     name=lbl.PORT_NAME, port=lbl.HTTP_PORT, target_port=lbl.PORT_NAME
                 )
             ],
         ),
-        opts=opts,
+        opts=pulumi.ResourceOptions(parent=shared.parent),
     )
-    _autoscaler(spec, name, metadata, deployment, opts)
-    if max(spec.replicas, spec.autoscale.max_instances if spec.autoscale else 1) > 1:
-        k8s.policy.v1.PodDisruptionBudget(
-            naming.workload_object(name, "pdb"),
-            metadata=metadata,
-            spec=k8s.policy.v1.PodDisruptionBudgetSpecArgsDict(
-                # One pod at a time may go (node drains proceed, capacity stays).
-                max_unavailable=1,
-                selector=k8s.meta.v1.LabelSelectorArgsDict(match_labels=selector),
-            ),
-            opts=opts,
-        )
-    return Workload(deployment=deployment, service=service)
+
+
+def _disruption_budget(shared: _Shared) -> k8s.policy.v1.PodDisruptionBudget:
+    return k8s.policy.v1.PodDisruptionBudget(
+        naming.workload_object(shared.name, "pdb"),
+        metadata=shared.metadata,
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgsDict(
+            # One pod at a time may go (node drains proceed, capacity stays).
+            max_unavailable=1,
+            selector=k8s.meta.v1.LabelSelectorArgsDict(match_labels=shared.selector),
+        ),
+        opts=pulumi.ResourceOptions(parent=shared.parent),
+    )
 
 
 def _pod_spec(
@@ -252,11 +298,7 @@ def _probe(probe: Probe, path: str) -> k8s.core.v1.ProbeArgsDict:
 
 
 def _autoscaler(
-    spec: KubernetesDeploymentSpec,
-    name: str,
-    metadata: k8s.meta.v1.ObjectMetaArgsDict,
-    deployment: k8s.apps.v1.Deployment,
-    opts: pulumi.ResourceOptions,
+    spec: KubernetesDeploymentSpec, shared: _Shared, deployment: k8s.apps.v1.Deployment
 ) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
     """Every deployment gets one HPA; without `autoscale` it pins min = max = instance_count."""
     scale = spec.autoscale
@@ -265,11 +307,11 @@ def _autoscaler(
     target = scale.target_cpu_percent if scale else 70
     cooldown_seconds = (scale.cooldown_minutes if scale else 5) * 60
     return k8s.autoscaling.v2.HorizontalPodAutoscaler(
-        naming.workload_object(name, "hpa"),
-        metadata=metadata,
+        naming.workload_object(shared.name, "hpa"),
+        metadata=shared.metadata,
         spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgsDict(
             scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgsDict(
-                api_version="apps/v1", kind="Deployment", name=name
+                api_version="apps/v1", kind="Deployment", name=shared.name
             ),
             min_replicas=minimum,
             max_replicas=maximum,
@@ -295,5 +337,5 @@ def _autoscaler(
                 ),
             ),
         ),
-        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[deployment])),
+        opts=pulumi.ResourceOptions(parent=shared.parent, depends_on=[deployment]),
     )
