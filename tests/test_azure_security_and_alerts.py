@@ -21,14 +21,8 @@ from typing import Any
 import pytest
 
 from components.azure.keys import key_expiry
-from mlep.engine.runtime import (
-    MOCK_PRIMARY_KEY,
-    MOCK_SECONDARY_KEY,
-    MOCK_SUBSCRIPTION,
-    SECRET,
-    ProgramRun,
-    Registration,
-)
+from mlep.engine.mocks import MOCK_PRIMARY_KEY, MOCK_SECONDARY_KEY
+from mlep.engine.runtime import MOCK_SUBSCRIPTION, SECRET, ProgramRun, Registration
 from models.errors import ConfigError, Problem
 from models.loader import parse_stack_config
 from tests.conftest import run_namespace
