@@ -18,23 +18,24 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from models.rules import RULES
-from models.stack import StackConfig
+from models.stack import StackConfig, Target
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
 
 
 def render() -> str:
-    """One table per model, breadth-first from the stack, then the cross-field rules."""
-    seen: set[type[BaseModel]] = set()
-    queue: list[tuple[str, type[BaseModel]]] = [("", StackConfig)]
+    """One table per model, breadth-first from each target's stack, then the cross-field rules.
+
+    Where the two targets have a model of their own at the same place (the stack, an endpoint,
+    a deployment), each table says which target it is for."""
+    sections = _models()
+    paths = [path for path, _ in sections]
     parts: list[str] = []
-    while queue:
-        path, model = queue.pop(0)
-        if model in seen:
-            continue
-        seen.add(model)
+    for path, model in sections:
         title = f"`ml-endpoints:{path}`"
+        if paths.count(path) > 1:
+            title += f" (`target: {_target_of(model)}`)"
         parts.append(f"#### {title}\n\n{_doc(model)}\n")
         parts.append("| field | type | default | rule |\n|---|---|---|---|")
         for name, field in model.model_fields.items():
@@ -42,16 +43,39 @@ def render() -> str:
             parts.append(
                 f"| `{key}` | {_type(field.annotation)} | {_default(field)} | {_rule(field)} |"
             )
-            child = f"{path}.{key}" if path else key
-            if typing.get_origin(_strip(field.annotation)) is list:
-                child += "[]"
-            queue += [(child, nested) for nested in _models_in(field.annotation)]
         checks = model.__pydantic_decorators__.model_validators.values()
         parts += [f"\nAlso: {_doc_of(check.func)}" for check in checks]
         parts.append("")
     parts.append("#### Cross-field rules\n\nChecked after the fields above, all at once:\n")
     parts += [f"- **{name}**: {_doc_of(check)}" for name, check in RULES.items()]
     return "\n".join(parts).strip() + "\n"
+
+
+def _models() -> list[tuple[str, type[BaseModel]]]:
+    """(field path, model) of every model reachable from the stack models, breadth-first."""
+    seen: set[type[BaseModel]] = set()
+    queue: list[tuple[str, type[BaseModel]]] = [("", m) for m in typing.get_args(StackConfig)]
+    found: list[tuple[str, type[BaseModel]]] = []
+    while queue:
+        path, model = queue.pop(0)
+        if model in seen:
+            continue
+        seen.add(model)
+        found.append((path, model))
+        for name, field in model.model_fields.items():
+            child = f"{path}.{field.alias or name}" if path else field.alias or name
+            if typing.get_origin(_strip(field.annotation)) is list:
+                child += "[]"
+            queue += [(child, nested) for nested in _models_in(field.annotation)]
+    return found
+
+
+def _target_of(model: type[BaseModel]) -> str:
+    """The target a model of one target belongs to, by the name it carries."""
+    for target in typing.get_args(Target):
+        if model.__name__.lower().startswith(target):
+            return str(target)
+    return "any"
 
 
 def _strip(annotation: Any) -> Any:

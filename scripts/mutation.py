@@ -6,8 +6,9 @@ For each module, each mutant flips one thing (a comparison, `and`/`or`, a `not`,
 a boolean constant, an integer by one, a `return` value to None), writes the mutated module
 in place, runs pytest with the given arguments (stopping at the first failure), and restores
 the module. A mutant that no test kills is printed with its line: either a missing test or a
-change without effect (say which in the review). The original file is restored even on
-Ctrl-C.
+change without effect (say which in the review). A run that outlives TIMEOUT_S (a mutant that
+makes a loop spin or a lock wait forever) counts as killed. The original file is restored
+even on Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+TIMEOUT_S = 120
 _SWAPS: dict[type[ast.cmpop], type[ast.cmpop]] = {
     ast.Eq: ast.NotEq,
     ast.NotEq: ast.Eq,
@@ -121,11 +123,17 @@ def main(argv: list[str]) -> int:
         try:
             for mutant in found:
                 module.write_text(mutant.source, encoding="utf-8")
-                done = subprocess.run(
-                    [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:randomly", *pytest_args],
-                    capture_output=True,
-                    check=False,
-                )
+                try:
+                    done = subprocess.run(
+                        [sys.executable, "-m", "pytest", "-x", "-q", *pytest_args],
+                        capture_output=True,
+                        check=False,
+                        timeout=TIMEOUT_S,
+                    )
+                except subprocess.TimeoutExpired:
+                    killed += 1
+                    print(f"timed out {module}:{mutant.line}: {mutant.description}", flush=True)
+                    continue
                 if done.returncode == 0:
                     survivors += 1
                     print(f"SURVIVED {module}:{mutant.line}: {mutant.description}", flush=True)

@@ -143,3 +143,17 @@ def test_no_other_module_of_mlep_touches_a_private_sdk_detail() -> None:
     # The standard library's documented underscore names are not the SDK's.
     stdlib = ("._exit", "._replace", "._asdict", "._SubParsersAction")
     assert [u for u in uses if not u.endswith(stdlib)] == []
+
+
+def test_mode_is_decided_once_and_warns_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sdk, "_MODE", [])
+    monkeypatch.setenv(sdk.PUBLIC_ENV, "1")
+    assert not sdk.mode().shortcuts
+    monkeypatch.delenv(sdk.PUBLIC_ENV)
+    assert not sdk.mode().shortcuts  # decided once per process
+    assert capsys.readouterr().err.count("mlep: warning: MLEP_PUBLIC_SDK is set") == 1
+    monkeypatch.setattr(sdk, "_MODE", [])
+    assert sdk.mode().shortcuts
+    assert capsys.readouterr().err == ""
