@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import re
 
+import pulumi
 import pytest
 
+from mlep.engine import sdk
 from mlep.engine.runtime import ProgramRun
 from tests.conftest import run_namespace
 from tests.scenarios import kubernetes_scenario, scenario
@@ -38,3 +40,20 @@ def test_aliases_to_other_default_tokens_stay() -> None:
         and r.name.startswith("fraud-scoring")
     ]
     assert endpoint.aliases == []
+
+
+@pytest.mark.parametrize(
+    ("alias", "kept"),
+    [
+        (pulumi.Alias(type_="azure-native:insights:MetricAlert"), True),
+        (pulumi.Alias(type_="azure-native:insights/v20180301:MetricAlert"), False),
+        (pulumi.Alias(type_="azure-native:machinelearningservices/v20240101preview:X"), False),
+        (pulumi.Alias(type_="kubernetes:apps/v1beta2:Deployment"), False),
+        (pulumi.Alias(type_="kubernetes:autoscaling/v2:HorizontalPodAutoscaler"), True),
+        (pulumi.Alias(name="old-name"), True),
+        ("urn:pulumi:dev::p::azure-native:insights/v20180301:MetricAlert::a", True),
+    ],
+)
+def test_only_aliases_to_dated_or_prerelease_tokens_are_dropped(alias: object, kept: bool) -> None:
+    """A URN alias, or one without a type, names state by other means: it stays."""
+    assert sdk._can_match(alias) is kept
