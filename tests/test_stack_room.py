@@ -14,10 +14,12 @@ from typing import Any
 
 import pytest
 
+from mlep.engine import stack_policy_config
 from mlep.errors import UsageError
 from mlep.stack import EndpointTraffic, StackRef, git, load_previous
 from mlep.stack.history import stable_deployments, traffic_history
 from mlep.stack.previous import as_config, live_traffic, read_previous
+from tests.conftest import ROOT
 from tests.test_plan_cli import blue_green, stack_yaml
 
 C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
@@ -227,3 +229,19 @@ def test_history_skips_revisions_it_cannot_read(repo: Path, endpoints: str) -> N
     name = blue_green(100, 0)["endpoints"][0]["name"]
     assert [r.subject for r in traffic_history(StackRef(repo, "dev"), name)] == ["good"]
     assert [r.subject for r in traffic_history(StackRef(repo, "dev"), "churn")] == []
+
+
+@pytest.mark.parametrize("content", [b"{", b"\xff\xfe", None])
+def test_an_unreadable_policy_config_names_itself_and_the_fix(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    path = tmp_path / "policy.json"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(UsageError) as error:
+        stack_policy_config(ROOT / "policies", StackRef(ROOT, "dev").load()[1], None, path)
+    message = str(error.value)
+    assert message.startswith(f"{path}: cannot read the policy config (")
+    assert message.endswith(
+        'fix: a JSON object of {"policy-name": "advisory" | {"enforcementLevel": ..., ...}}'
+    )

@@ -13,11 +13,11 @@ Three layers, later ones winning per key:
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from mlep.errors import UsageError
+from mlep.stack.files import read_json
 from mlep.stack.previous import PreviousTraffic, as_config
 from models.stack import AzureStackConfig, StackConfig
 
@@ -65,13 +65,11 @@ def environment_config(pack_dir: Path, environment: str) -> dict[str, Any]:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(
-            f"{path}: cannot read the policy config ({error}); fix: a JSON object of "
-            '{"policy-name": "advisory" | {"enforcementLevel": ..., ...}}'
-        ) from None
+    loaded = read_json(
+        path,
+        "the policy config",
+        'a JSON object of {"policy-name": "advisory" | {"enforcementLevel": ..., ...}}',
+    )
     if not isinstance(loaded, dict):
         raise UsageError(f"{path}: the policy config must be a JSON object, got {loaded!r}")
     return loaded

@@ -55,6 +55,15 @@ def read_project(project_dir: Path) -> str:
     return str(data["name"])
 
 
+def read_json(path: Path, what: str, fix: str) -> Any:
+    """A JSON file mlep is handed (a plan document, a policy config), as UTF-8; a file that
+    cannot be read or parsed is a UsageError naming ``what`` it should have been, and the fix."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(f"{path}: cannot read {what} ({error}); fix: {fix}") from None
+
+
 def decoded_text(data: bytes, name: str) -> str:
     """A project or stack file's text: UTF-8, as the Pulumi CLI reads it, whatever the locale."""
     try:

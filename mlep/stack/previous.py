@@ -7,13 +7,13 @@ the history before it), from a plan document (`mlep plan --json`), from the stac
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mlep.errors import UsageError
+from mlep.stack.files import read_json
 from mlep.stack.history import stable_deployments
 from mlep.stack.ref import StackRef
 from models.stack import StackConfig
@@ -73,13 +73,11 @@ def load_previous(stack: StackRef, base: str) -> PreviousTraffic:
 def read_previous(path: Path) -> PreviousTraffic:
     """Previous traffic from a plan document (`mlep plan --json`) or from the stack output
     (`pulumi stack output endpoints --json`)."""
-    try:
-        loaded = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UsageError(
-            f"{path}: cannot read previous traffic ({error}); fix: pass a plan document "
-            "(`mlep plan --json`) or `pulumi stack output endpoints --json`"
-        ) from None
+    loaded = read_json(
+        path,
+        "previous traffic",
+        "pass a plan document (`mlep plan --json`) or `pulumi stack output endpoints --json`",
+    )
     if isinstance(loaded, dict) and "outputs" in loaded:
         loaded = (loaded.get("outputs") or {}).get("endpoints")
     if not isinstance(loaded, dict) or not all(
