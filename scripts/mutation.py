@@ -9,11 +9,16 @@ the module. A mutant that no test kills is printed with its line: either a missi
 change without effect (say which in the review). A run that outlives TIMEOUT_S (a mutant that
 makes a loop spin or a lock wait forever) counts as killed. The original file is restored
 even on Ctrl-C.
+
+Run it in a copy of the checkout (`git clone . /tmp/m && cd /tmp/m`), never in a tree others
+use. It puts the current directory first on PYTHONPATH, so that the `mlep` processes the CLI
+tests start import the mutated modules too, not the editable install's.
 """
 
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -115,6 +120,8 @@ def main(argv: list[str]) -> int:
         return 2
     split = argv.index("--")
     modules, pytest_args = [Path(m) for m in argv[:split]], argv[split + 1 :]
+    paths = [str(Path.cwd()), *filter(None, [os.environ.get("PYTHONPATH")])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
     survivors = 0
     for module in modules:
         original = module.read_text(encoding="utf-8")
@@ -129,6 +136,7 @@ def main(argv: list[str]) -> int:
                         capture_output=True,
                         check=False,
                         timeout=TIMEOUT_S,
+                        env=env,
                     )
                 except subprocess.TimeoutExpired:
                     killed += 1
