@@ -1,0 +1,105 @@
+"""The loader's words for a bad stack file: each problem names the field, the value and the fix.
+
+These messages are a contract (shared/CONTRACT.md: every error names the field path, the
+value given and a fix); a mutation pass over models/loader.py found them unpinned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from models.errors import MISSING, ConfigError, Problem
+from models.loader import parse_stack_config
+from tests.scenarios import kubernetes_scenario, scenario
+
+
+def problems(namespace: dict[str, Any]) -> list[Problem]:
+    with pytest.raises(ConfigError) as error:
+        parse_stack_config(namespace, "Pulumi.test.yaml")
+    return list(error.value.problems)
+
+
+def only(namespace: dict[str, Any]) -> Problem:
+    (problem,) = problems(namespace)
+    return problem
+
+
+def test_a_value_outside_a_choice_lists_the_choices() -> None:
+    namespace = scenario("defaults") | {"environment": "qa"}
+    problem = only(namespace)
+    assert (problem.path, problem.value) == ("environment", "qa")
+    assert problem.message == "must be one of 'dev', 'test', 'staging' or 'prod'"
+    assert problem.fix == "use one of the listed values"
+
+
+def test_a_value_in_the_wrong_format_names_the_pattern_and_the_field() -> None:
+    namespace = scenario("defaults")
+    namespace["azure"]["workspace"] = "-ws"
+    problem = only(namespace)
+    assert (problem.path, problem.value) == ("azure.workspace", "-ws")
+    assert problem.message.startswith("has an invalid format (expected to match ^")
+    assert problem.fix == "see the README's config reference for workspace"
+
+
+def test_a_typo_at_the_top_suggests_the_field() -> None:
+    namespace = scenario("defaults")
+    namespace["enviroment"] = namespace.pop("environment")
+    found = {p.path: p for p in problems(namespace)}
+    typo = found["enviroment"]
+    assert typo.message == "unknown field 'enviroment' in ml-endpoints"
+    assert typo.fix == "did you mean 'environment'?"
+    assert found["environment"].message == "required field is missing"
+    assert found["environment"].fix == "add `environment: ...`"
+
+
+def test_an_unknown_field_far_from_any_lists_what_is_allowed_there() -> None:
+    namespace = scenario("defaults")
+    namespace["endpoints"][0]["deployments"][0]["zzz"] = 1
+    problem = only(namespace)
+    assert problem.path == "endpoints[0].deployments[0].zzz"
+    assert problem.message == "unknown field 'zzz' in endpoints[0].deployments[0]"
+    assert problem.fix.startswith("remove it; allowed here: name, ")
+    assert "instance_type" in problem.fix  # an azure deployment's own fields
+    assert "image" not in problem.fix  # not the kubernetes target's
+
+
+def test_suggestions_come_from_the_stacks_own_target() -> None:
+    namespace = kubernetes_scenario("defaults")
+    namespace["endpoints"][0]["deployments"][0]["imag"] = "x"
+    problem = only(namespace)
+    assert problem.fix == "did you mean 'image'?"
+
+
+def test_a_wrong_kind_of_value_says_how_to_write_it() -> None:
+    namespace = scenario("defaults")
+    namespace["endpoints"][0]["traffic"] = {"blue": "100"}
+    problem = only(namespace)
+    assert (problem.path, problem.value) == ("endpoints[0].traffic.blue", "100")
+    assert problem.message == "must be a whole number (not a string, decimal or true/false)"
+    assert problem.fix == "write the number without quotes, e.g. 25"
+
+
+def test_without_a_target_each_other_problem_is_reported_once() -> None:
+    namespace = scenario("defaults") | {"environment": "qa"}
+    del namespace["target"]
+    found = [(p.path, p.message) for p in problems(namespace)]
+    assert found.count(("target", "required field is missing")) == 1
+    assert [path for path, _ in found].count("environment") == 1
+
+
+def test_an_unknown_target_is_named_with_the_targets() -> None:
+    namespace = scenario("defaults") | {"target": "aws"}
+    problem = problems(namespace)[0]
+    assert (problem.path, problem.value) == ("target", "aws")
+    assert problem.message == "must be one of 'azure' or 'kubernetes'"
+
+
+def test_a_missing_field_has_no_value_to_show() -> None:
+    namespace = scenario("defaults")
+    del namespace["endpoints"][0]["name"]
+    problem = only(namespace)
+    assert problem.path == "endpoints[0].name"
+    assert problem.value is MISSING
+    assert problem.fix == "add `name: ...`"
