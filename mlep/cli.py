@@ -260,7 +260,7 @@ def _new(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _import(args: argparse.Namespace, out: Console, err: Console) -> int:
-    stack = _stack(args) if args.stack else None
+    stack = _stack(args) if args.stack is not None else None
     return import_endpoint(args.endpoint_file, args.deployment_files, stack, out, err)
 
 

@@ -115,19 +115,19 @@ def add_endpoint(stack: StackRef, spec: dict[str, Any]) -> tuple[str, Plan]:
     a mandatory violation (or fails). Returns the diff and the plan."""
     path = stack.path
     stack.load()  # the stack must be valid before it is added to
-    before = path.read_text()
+    before = stack.text()
     try:
         after = append_endpoint(before, spec)
     except UsageError as error:
         raise UsageError(f"{path.name}: {error}") from None
-    path.write_text(after)
+    path.write_bytes(after.encode("utf-8"))
     try:
         plan = plan_stack(stack)
     except BaseException:
-        path.write_text(before)
+        path.write_bytes(before.encode("utf-8"))
         raise
     if plan.mandatory_violations:
-        path.write_text(before)
+        path.write_bytes(before.encode("utf-8"))
     diff = "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True),

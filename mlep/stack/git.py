@@ -6,10 +6,16 @@ here as UTF-8 (what git stores for paths and what stack files are), never with t
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 from mlep.errors import UsageError
+
+_HEX_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1 or SHA-256
+
+
+_HEX_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")  # SHA-1 or SHA-256
 
 
 class GitFailed(Exception):
@@ -58,18 +64,47 @@ def prefix(project_dir: Path) -> str | None:
     return None if shown is None else shown.strip()
 
 
-def show(project_dir: Path, revision: str, path: str) -> bytes:
-    """The bytes of ``path`` (relative to the repository's root) at ``revision``."""
-    return run(project_dir, "show", f"{revision}:{path}")
+def resolve(project_dir: Path, revision: str) -> str:
+    """The commit (full hex id) that ``revision`` names. Raises GitFailed when it names none.
 
-
-def exists(project_dir: Path, revision: str, path: str) -> bool:
-    """Whether ``path`` (relative to the repository's root) exists at ``revision``."""
-    return text(project_dir, "cat-file", "-e", f"{revision}:{path}") is not None
+    A revision comes from the command line (`--base`): it is handed to git after
+    `--end-of-options`, so one that looks like an option (`--output=FILE`, `-oX`) is a revision
+    that does not exist, never an option. Every other git call takes the resolved id.
+    """
+    resolved = run(
+        project_dir,
+        "rev-parse",
+        "--verify",
+        "--quiet",
+        "--end-of-options",
+        f"{revision}^{{commit}}",
+    )
+    commit = resolved.decode("ascii", errors="replace").strip()
+    if not _HEX_ID.fullmatch(commit):
+        raise GitFailed(f"{revision!r} is not a commit")
+    return commit
 
 
 def is_commit(project_dir: Path, revision: str) -> bool:
     """Whether ``revision`` names a commit."""
-    return (
-        text(project_dir, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}") is not None
-    )
+    try:
+        resolve(project_dir, revision)
+    except (GitFailed, UsageError):
+        return False
+    return True
+
+
+def show(project_dir: Path, commit: str, path: str) -> bytes:
+    """The bytes of ``path`` (relative to the repository's root) at ``commit`` (resolved)."""
+    return run(project_dir, "show", f"{_checked(commit)}:{path}")
+
+
+def exists(project_dir: Path, commit: str, path: str) -> bool:
+    """Whether ``path`` (relative to the repository's root) exists at ``commit`` (resolved)."""
+    return text(project_dir, "cat-file", "-e", f"{_checked(commit)}:{path}") is not None
+
+
+def _checked(commit: str) -> str:
+    if not _HEX_ID.fullmatch(commit):
+        raise ValueError(f"not a resolved commit id: {commit!r} (resolve it first)")
+    return commit

@@ -64,22 +64,25 @@ def stable_deployments(stack: StackRef, start: str) -> dict[str, str]:
 def _revisions(stack: StackRef, start: str) -> Iterator[tuple[str, str, dict[str, dict[str, int]]]]:
     """(commit, subject, endpoint -> traffic) for each commit of the stack file, newest first."""
     path = stack.repository_path()
-    if path is None:
+    if path is None or not git.is_commit(stack.project_dir, start):
         return
     log = git.text(
         stack.project_dir,
         "log",
         f"--max-count={MAX_REVISIONS}",
         "--format=%H%x09%s",
-        start,
+        "--end-of-options",
+        git.resolve(stack.project_dir, start),
         "--",
         stack.file_name,
     )
     for line in (log or "").splitlines():
         commit, _, subject = line.partition("\t")
-        shown = git.text(stack.project_dir, "show", f"{commit}:{path}")
-        if shown is not None:
-            yield commit, subject, _traffic_by_endpoint(stack, shown)
+        try:
+            shown = git.show(stack.project_dir, commit, path).decode("utf-8")
+        except (git.GitFailed, UnicodeDecodeError):
+            continue  # unreadable history is history that is not there
+        yield commit, subject, _traffic_by_endpoint(stack, shown)
 
 
 def _traffic_by_endpoint(stack: StackRef, text: str) -> dict[str, dict[str, int]]:

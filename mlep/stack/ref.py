@@ -6,6 +6,10 @@ directory. Every command names the stack this way, so the file name is built her
 
 from __future__ import annotations
 
+import errno
+import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,12 +40,25 @@ def validated(stack_file: StackFile, source: str) -> StackConfig:
         raise StackConfigError(error, stack_file.lines) from None
 
 
+# What the Pulumi CLI accepts as a stack name (`pulumi stack init`): letters, digits, `-`, `_`
+# and `.`, at most 100 of them. Checked before any path is built from it.
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+
+
 @dataclass(frozen=True)
 class StackRef:
-    """A stack of the project in ``project_dir`` named ``name``."""
+    """A stack of the project in ``project_dir`` named ``name`` (a checked stack name)."""
 
     project_dir: Path
     name: str
+
+    def __post_init__(self) -> None:
+        if not _STACK_NAME.fullmatch(self.name) or ".." in self.name or self.name == ".":
+            raise UsageError(
+                f"--stack {self.name!r} is not a stack name; fix: use letters, digits, '-', '_' "
+                "and '.' (at most 100, no '/' and no '..'), the name of a Pulumi.<stack>.yaml "
+                "in the project, e.g. --stack dev"
+            )
 
     @property
     def file_name(self) -> str:
@@ -53,7 +70,7 @@ class StackRef:
 
     def read(self) -> StackFile:
         """The stack file in the working tree, parsed (not yet validated)."""
-        if not self.path.exists():
+        if not os.path.lexists(self.path):
             existing = sorted(
                 p.name[len("Pulumi.") : -len(".yaml")]
                 for p in self.project_dir.glob("Pulumi.*.yaml")
@@ -66,7 +83,7 @@ class StackRef:
 
     def text(self) -> str:
         """The stack file's text in the working tree (UTF-8, line ends as they are)."""
-        return decoded_text(self.path.read_bytes(), self.file_name)
+        return decoded_text(_regular_file_bytes(self.path, self.file_name), self.file_name)
 
     def parse(self, text: str) -> StackFile:
         """The stack file with ``text`` as its content (an edit not yet written, a revision)."""
@@ -79,17 +96,20 @@ class StackRef:
 
     def read_at(self, revision: str) -> StackFile:
         """The stack file as it was at a git revision (for --base)."""
+        commit = self._commit(revision)
         try:
-            shown = git.show(self.project_dir, revision, self._repository_path(revision))
+            shown = git.show(self.project_dir, commit, self._repository_path(revision))
         except git.GitFailed as error:
-            raise UsageError(
-                f"--base {revision}: cannot read {self.file_name} at that revision ({error.reason})"
-            ) from None
+            raise self._unreadable_at(revision, error.reason) from None
         return self.parse(decoded_text(shown, f"{self.file_name} at {revision}"))
 
     def exists_at(self, revision: str) -> bool:
-        """Whether the stack file exists at ``revision``."""
-        return git.exists(self.project_dir, revision, self._repository_path(revision))
+        """Whether ``revision`` is a commit holding the stack file."""
+        try:
+            commit = git.resolve(self.project_dir, revision)
+        except git.GitFailed:
+            return False
+        return git.exists(self.project_dir, commit, self._repository_path(revision))
 
     def load(self, revision: str | None = None) -> tuple[StackFile, StackConfig]:
         """The stack file (at ``revision`` when given) and its validated config.
@@ -100,11 +120,48 @@ class StackRef:
         source = self.file_name + (f" at {revision}" if revision else "")
         return stack_file, validated(stack_file, source)
 
+    def _commit(self, revision: str) -> str:
+        try:
+            return git.resolve(self.project_dir, revision)
+        except git.GitFailed:
+            raise self._unreadable_at(
+                revision,
+                "not a commit of this repository; fix: name a branch, tag or commit, "
+                "e.g. --base origin/main",
+            ) from None
+
     def _repository_path(self, revision: str) -> str:
         try:
             prefix = git.run(self.project_dir, "rev-parse", "--show-prefix")
         except git.GitFailed as error:
-            raise UsageError(
-                f"--base {revision}: cannot read {self.file_name} at that revision ({error.reason})"
-            ) from None
+            raise self._unreadable_at(revision, error.reason) from None
         return prefix.decode("utf-8").strip() + self.file_name
+
+    def _unreadable_at(self, revision: str, reason: str) -> UsageError:
+        return UsageError(
+            f"--base {revision}: cannot read {self.file_name} at that revision ({reason})"
+        )
+
+
+def _regular_file_bytes(path: Path, name: str) -> bytes:
+    """The bytes of ``path`` if it is a regular file; a symbolic link, a FIFO, a device or a
+    directory is refused before it is read (reading a FIFO or /dev/zero would never end)."""
+    try:
+        # O_NOFOLLOW: a symbolic link fails to open (ELOOP) instead of being followed;
+        # O_NONBLOCK: opening a FIFO does not wait for a writer.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise UsageError(
+                f"{name} is a symbolic link; fix: replace it with the stack file itself "
+                "(mlep reads and writes only regular files in the project)"
+            ) from None
+        raise UsageError(f"{name}: cannot read it ({error.strerror})") from None
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        os.close(descriptor)
+        raise UsageError(
+            f"{name} is not a regular file; fix: make it the stack file itself "
+            "(a YAML file), not a directory, FIFO or device"
+        )
+    with os.fdopen(descriptor, "rb") as file:
+        return file.read()
