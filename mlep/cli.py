@@ -19,7 +19,7 @@ from mlep.authoring.adding import import_endpoint, new_endpoint, show_templates
 from mlep.change.guardrails.run import GuardrailOptions
 from mlep.change.review import review_stack, to_markdown
 from mlep.change.workflow import TrafficCommand, rollback, rollout
-from mlep.engine import ProgramError, one_shot_process, plan_stack, print_plan
+from mlep.engine import ProgramError, one_shot_process, plan_stack, print_plan, rules_at
 from mlep.engine import stack_policy_config as merged_policy_config
 from mlep.errors import UsageError
 from mlep.stack import StackConfigError, StackRef, load_previous
@@ -215,7 +215,9 @@ def _policy_config(args: argparse.Namespace, out: Console, err: Console) -> int:
     config = stack.load()[1]
     previous = load_previous(stack, args.base) if args.base else None
     pack = stack.project_dir / "policies"
-    merged = merged_policy_config(pack, config, previous, args.policy_config)
+    # What `pulumi preview` is handed in CI: the base's limits and environment config.
+    rules = rules_at(stack, args.base) if args.base else None
+    merged = merged_policy_config(pack, config, previous, args.policy_config, judged_by=rules)
     sys.stdout.write(json.dumps(merged, indent=2) + "\n")
     return EXIT_OK
 

@@ -11,6 +11,7 @@ stack room and `models`. The other rooms use only what this module exports.
 """
 
 from mlep.engine.automation import pulumi_up, require_cli
+from mlep.engine.base_rules import rules_at
 from mlep.engine.plan import Plan, plan_stack
 from mlep.engine.policy import Violation
 from mlep.engine.policy_config import stack_policy_config
@@ -26,5 +27,6 @@ __all__ = [
     "print_plan",
     "pulumi_up",
     "require_cli",
+    "rules_at",
     "stack_policy_config",
 ]

@@ -9,9 +9,18 @@ from typing import Any
 import orjson
 
 from mlep.engine import pack_process, policy, sdk
+from mlep.engine.base_rules import (
+    base_pack,
+    moves_traffic,
+    pack_differs,
+    relaxations,
+    relaxed_finding,
+    rules_at,
+    strictest,
+)
 from mlep.engine.manifests import write_manifests
-from mlep.engine.policy import Violation
-from mlep.engine.policy_config import stack_policy_config
+from mlep.engine.policy import PackResult, Violation
+from mlep.engine.policy_config import environment_config, stack_policy_config
 from mlep.engine.runtime import ProgramRun, run_program
 from mlep.stack.files import StackFile, read_project
 from mlep.stack.previous import PreviousTraffic, load_previous
@@ -87,6 +96,7 @@ def plan_stack(
     project = read_project(stack.project_dir)
     stack_file, config = stack.load()
     previous = load_previous(stack, base) if base else None
+    rules = rules_at(stack, base) if base else None
     run = run_program(
         stack.project_dir / "__main__.py",
         project=project,
@@ -94,19 +104,38 @@ def plan_stack(
         config=stack_file.engine_config,
         secret_keys=stack_file.secret_keys,
     )
-    # The policies of the deployable pack in policies/: in-process on the proven SDK
-    # (mlep/engine/policy.py says why), else in the pack's own process (pack_process.py).
     pack = stack.project_dir / "policies"
-    evaluate = policy.evaluate if sdk.mode().shortcuts else pack_process.run_pack
-    result = evaluate(
-        pack, run.resources, stack_policy_config(pack, config, previous, policy_config)
-    )
+    own = stack_policy_config(pack, config, previous, policy_config)
+    result = _evaluate(pack, run.resources, own)
+    violations, not_applicable = result.violations, result.not_applicable
+    if rules is not None:
+        # Judged by the base's pack and config as well as by the change's own: a finding of
+        # either counts (mlep/engine/base_rules.py says why).
+        with base_pack(stack, rules.base) as judge:
+            by_base = stack_policy_config(pack, config, previous, policy_config, judged_by=rules)
+            base_result = _evaluate(judge or pack, run.resources, by_base)
+            edited = pack_differs(pack, judge)
+        found = relaxations(rules, config, _environment_config(pack, config), edited)
+        relaxed = [relaxed_finding(found, moves_traffic(rules, config))] if found else []
+        violations = strictest(base_result.violations, violations, relaxed)
+        not_applicable = sorted(set(not_applicable) & set(base_result.not_applicable))
     return Plan(
         project,
         stack_file,
         config,
         run,
-        result.violations,
+        violations,
         previous,
-        tuple(result.not_applicable),
+        tuple(not_applicable),
     )
+
+
+def _evaluate(pack: Path, resources: list[Any], config: dict[str, Any]) -> PackResult:
+    """The policies of a pack: in-process on the proven SDK (mlep/engine/policy.py says
+    why), else in the pack's own process (pack_process.py)."""
+    evaluate = policy.evaluate if sdk.mode().shortcuts else pack_process.run_pack
+    return evaluate(pack, resources, config)
+
+
+def _environment_config(pack: Path, config: StackConfig) -> dict[str, Any]:
+    return environment_config(pack, config.environment)

@@ -14,7 +14,7 @@ Three layers, later ones winning per key:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from mlep.errors import UsageError
 from mlep.stack.files import read_json
@@ -30,16 +30,24 @@ def stack_policy_config(
     config: StackConfig,
     previous: PreviousTraffic | None = None,
     extra: Path | None = None,
+    *,
+    judged_by: BaseRulesLike | None = None,
 ) -> dict[str, Any]:
-    """The merged policy config for a stack (see the module docstring)."""
+    """The merged policy config for a stack (see the module docstring).
+
+    With ``judged_by`` (the rules at a base revision: mlep/engine/base_rules.py), the step
+    limits of every endpoint the base had and the environment's file are the base's.
+    """
+    limits = {spec.name: spec.rollout for spec in config.endpoints}
+    if judged_by is not None:
+        limits |= {
+            spec.name: spec.rollout for spec in judged_by.config.endpoints if spec.name in limits
+        }
     derived: dict[str, Any] = {
         STEPS_POLICY: {
             "endpoints": {
-                spec.name: {
-                    "maxStepPercent": spec.rollout.max_step_percent,
-                    "steps": list(spec.rollout.steps),
-                }
-                for spec in config.endpoints
+                name: {"maxStepPercent": rollout.max_step_percent, "steps": list(rollout.steps)}
+                for name, rollout in limits.items()
             }
         }
     }
@@ -47,11 +55,23 @@ def stack_policy_config(
         derived[STEPS_POLICY]["previousTraffic"] = as_config(previous)
     if isinstance(config, AzureStackConfig) and config.azure.roles.key_readers:
         derived[ROLES_POLICY] = {"keyReaders": [p.id for p in config.azure.roles.key_readers]}
-    merged = derived
-    for layer in (environment_file(pack_dir, config.environment), extra):
-        if layer is not None:
-            merged = _merge(merged, _read(layer))
-    return merged
+    environment = (
+        judged_by.environment_config
+        if judged_by is not None
+        else _read(environment_file(pack_dir, config.environment))
+    )
+    merged = _merge(derived, environment)
+    return _merge(merged, _read(extra)) if extra is not None else merged
+
+
+class BaseRulesLike(Protocol):
+    """What the policy config takes of the rules at a base revision."""
+
+    @property
+    def config(self) -> StackConfig: ...
+
+    @property
+    def environment_config(self) -> dict[str, Any]: ...
 
 
 def environment_file(pack_dir: Path, environment: str) -> Path:

@@ -6,8 +6,10 @@ here as UTF-8 (what git stores for paths and what stack files are), never with t
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
+import tarfile
 from pathlib import Path
 
 from mlep.errors import UsageError
@@ -102,6 +104,22 @@ def show(project_dir: Path, commit: str, path: str) -> bytes:
 def exists(project_dir: Path, commit: str, path: str) -> bool:
     """Whether ``path`` (relative to the repository's root) exists at ``commit`` (resolved)."""
     return text(project_dir, "cat-file", "-e", f"{_checked(commit)}:{path}") is not None
+
+
+def extract(project_dir: Path, commit: str, path: str, into: Path, strip: str = "") -> None:
+    """Write the tree ``path`` at ``commit`` (resolved) below ``into``, each file at its path
+    without the leading ``strip``. Only regular files and directories are written, never
+    outside ``into`` (a tar filter refuses links, devices and absolute or `..` paths)."""
+    archive = run(project_dir, "archive", "--format=tar", _checked(commit), "--", path)
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        members = []
+        for member in tar.getmembers():
+            if not (member.isfile() or member.isdir()) or not member.name.startswith(strip):
+                continue
+            member.name = member.name[len(strip) :]
+            if member.name:
+                members.append(member)
+        tar.extractall(into, members=members, filter="data")
 
 
 def _checked(commit: str) -> str:

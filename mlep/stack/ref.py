@@ -103,6 +103,25 @@ class StackRef:
             raise self._unreadable_at(revision, error.reason) from None
         return self.parse(decoded_text(shown, f"{self.file_name} at {revision}"))
 
+    def project_file_at(self, revision: str, relative: str) -> bytes | None:
+        """The bytes of ``relative`` (a path in the project directory) at ``revision``, or
+        None when it did not exist there. The revision must name a commit (UsageError)."""
+        commit = self._commit(revision)
+        prefix = self._repository_path(revision)[: -len(self.file_name)]
+        if not git.exists(self.project_dir, commit, f"{prefix}{relative}"):
+            return None
+        return git.show(self.project_dir, commit, f"{prefix}{relative}")
+
+    def project_tree_at(self, revision: str, relative: str, into: Path) -> bool:
+        """Write the directory ``relative`` of the project as it was at ``revision`` into
+        ``into`` (which must exist); False when it did not exist there."""
+        commit = self._commit(revision)
+        prefix = self._repository_path(revision)[: -len(self.file_name)]
+        if not git.exists(self.project_dir, commit, f"{prefix}{relative}"):
+            return False
+        git.extract(self.project_dir, commit, f"{prefix}{relative}", into, strip=prefix)
+        return True
+
     def exists_at(self, revision: str) -> bool:
         """Whether ``revision`` is a commit holding the stack file."""
         try:
