@@ -215,3 +215,47 @@ def test_the_repository_pack_is_not_touched(project: Path) -> None:
         project / "policies" / "mlep_policies" / "traffic_steps.py"
     ).read_text()
     assert shutil.which("git")
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "relaxed"), [("prod", "dev", True), ("dev", "prod", False)]
+)
+def test_leaving_prod_is_a_relaxation_and_entering_it_is_not(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    *,
+    before: str,
+    after: str,
+    relaxed: bool,
+) -> None:
+    directory = copy_project(tmp_path / "project")
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    (directory / "Pulumi.dev.yaml").write_text(
+        stack_yaml(blue_green(75, 25) | {"environment": before})
+    )
+    git(directory, "init", "-q")
+    commit(directory, "base")
+    (directory / "Pulumi.dev.yaml").write_text(
+        stack_yaml(blue_green(75, 25) | {"environment": after})
+    )
+    document = review(directory, capsys)[1]
+    named = [v["message"] for v in findings(document, RULES_RELAXED)]
+    assert bool(named) is relaxed
+    if relaxed:
+        assert f"environment prod -> {after}" in named[0]
+
+
+def test_a_base_without_a_pack_is_judged_by_the_changes_pack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    directory = copy_project(tmp_path / "project")
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    (directory / "Pulumi.dev.yaml").write_text(stack_yaml(blue_green(75, 25)))
+    git(directory, "init", "-q")
+    git(directory, "add", "Pulumi.dev.yaml", "Pulumi.yaml", "__main__.py")
+    git(directory, "commit", "-q", "-m", "before the pack")
+    (directory / "Pulumi.dev.yaml").write_text(stack_yaml(blue_green(50, 50)))
+    code, document = review(directory, capsys)
+    assert code == 0, document["policy"]["violations"]
+    assert findings(document, RULES_RELAXED) == []

@@ -40,11 +40,21 @@ _LEVELS = {"disabled": 0, "advisory": 1, "mandatory": 2, "remediate": 2}
 
 @dataclass(frozen=True)
 class BaseRules:
-    """What judges a change: the stack and the policy config files as they were at ``base``."""
+    """What judges a change: the stack and the policy config files as they were at ``base``.
+
+    ``configs`` holds each environment's policy config file at the base (by environment:
+    `prod`, and `dev` for every other one), None where the base had none (then nothing judged
+    with it, and the change's own file does).
+    """
 
     base: str
     config: StackConfig
-    environment_config: dict[str, Any]
+    configs: dict[str, dict[str, Any] | None]
+
+    @property
+    def environment_config(self) -> dict[str, Any] | None:
+        """The policy config of the base's environment, as the base had it."""
+        return self.configs[_file_key(self.config.environment)]
 
 
 def rules_at(stack: StackRef, base: str) -> BaseRules | None:
@@ -53,9 +63,17 @@ def rules_at(stack: StackRef, base: str) -> BaseRules | None:
     if Path(base).suffix == ".json" or Path(base).is_file() or not stack.exists_at(base):
         return None
     config = stack.load(base)[1]
-    relative = environment_file(Path(PACK), config.environment).as_posix()
-    shown = stack.project_file_at(base, relative)
-    return BaseRules(base, config, _json(shown, f"{relative} at {base}") if shown else {})
+    configs: dict[str, dict[str, Any] | None] = {}
+    for environment in ("prod", "dev"):
+        relative = environment_file(Path(PACK), environment).as_posix()
+        shown = stack.project_file_at(base, relative)
+        configs[environment] = _json(shown, f"{relative} at {base}") if shown else None
+    return BaseRules(base, config, configs)
+
+
+def _file_key(environment: str) -> str:
+    """Which environment file judges ``environment``: prod's own, or the non-prod one."""
+    return "prod" if environment == "prod" else "dev"
 
 
 @contextmanager
@@ -92,12 +110,9 @@ def relaxations(
 ) -> list[str]:
     """Each way the change loosens the rules that judge it, in words."""
     found = []
-    if config.environment != rules.config.environment and (
-        config.environment == "prod" or rules.config.environment == "prod"
-    ):
+    if rules.config.environment == "prod" and config.environment != "prod":
         found.append(
-            f"environment {rules.config.environment} -> {config.environment} (another "
-            "policy config judges it)"
+            f"environment prod -> {config.environment} (the non-prod policy config would judge it)"
         )
     before = {spec.name: spec.rollout for spec in rules.config.endpoints}
     for spec in config.endpoints:
@@ -116,7 +131,9 @@ def relaxations(
                 f"{list(spec.rollout.steps)} (drops {', '.join(map(str, dropped))}, so a "
                 "scheduled step may be larger)"
             )
-    found += _config_relaxations(rules.environment_config, environment_config)
+    at_base = rules.configs[_file_key(config.environment)]
+    if at_base is not None:  # a base without the file judged nothing with it
+        found += _config_relaxations(at_base, environment_config)
     if pack_edited:
         found.append("the policy pack's code (policies/mlep_policies, policies/__main__.py)")
     return found

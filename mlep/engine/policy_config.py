@@ -55,10 +55,9 @@ def stack_policy_config(
         derived[STEPS_POLICY]["previousTraffic"] = as_config(previous)
     if isinstance(config, AzureStackConfig) and config.azure.roles.key_readers:
         derived[ROLES_POLICY] = {"keyReaders": [p.id for p in config.azure.roles.key_readers]}
+    at_base = judged_by.environment_config if judged_by is not None else None
     environment = (
-        judged_by.environment_config
-        if judged_by is not None
-        else _read(environment_file(pack_dir, config.environment))
+        at_base if at_base is not None else _read(environment_file(pack_dir, config.environment))
     )
     merged = _merge(derived, environment)
     return _merge(merged, _read(extra)) if extra is not None else merged
@@ -71,7 +70,7 @@ class BaseRulesLike(Protocol):
     def config(self) -> StackConfig: ...
 
     @property
-    def environment_config(self) -> dict[str, Any]: ...
+    def environment_config(self) -> dict[str, Any] | None: ...
 
 
 def environment_file(pack_dir: Path, environment: str) -> Path:
