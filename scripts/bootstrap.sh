@@ -1,12 +1,12 @@
 # Creates or refreshes the project's virtual environment in .venv, then returns.
-# Sourced by bin/mlep and bin/test: the first run installs everything pinned in
-# requirements.lock (hash-checked); later runs only compare a stamp and cost nothing.
+# Sourced by bin/mlep and bin/test: the first run installs uv from scripts/uv.lock.txt, then
+# everything pinned in requirements.lock, then the project itself (editable), every package
+# hash-checked; later runs only compare a stamp and cost nothing.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 STAMP="$VENV/.mlep-lock.sha256"
-UV_VERSION="0.13.8"
 
 find_python() {
   for candidate in python3.11 python3 python; do
@@ -21,18 +21,24 @@ find_python() {
   return 1
 }
 
-want="$(cat "$ROOT/requirements.lock" "$ROOT/pyproject.toml" "$ROOT/scripts/bootstrap.sh" | sha256sum | cut -d' ' -f1)"
+# Every file the set-up reads: a change to any of them sets the environment up again.
+want="$(cat "$ROOT/requirements.lock" "$ROOT/scripts/uv.lock.txt" "$ROOT/pyproject.toml" \
+  "$ROOT/scripts/bootstrap.sh" | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$STAMP" || "$(cat "$STAMP")" != "$want" ]]; then
   echo "Setting up .venv (first run, or the lock file changed) ..." >&2
   if [[ ! -x "$VENV/bin/python" ]]; then
     "$(find_python)" -m venv "$VENV"
   fi
   # uv installs the ~400 MB of provider SDKs several times faster than pip.
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "uv==$UV_VERSION"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+    --no-deps -r "$ROOT/scripts/uv.lock.txt"
   # Compiled once here, so no run pays for compiling the provider SDKs' modules (seconds per
   # run where PYTHONDONTWRITEBYTECODE is set or site-packages is read-only).
   "$VENV/bin/uv" pip sync --quiet --python "$VENV/bin/python" --require-hashes --compile-bytecode \
     "$ROOT/requirements.lock"
-  "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps -e "$ROOT"
+  # The editable install builds with the setuptools requirements.lock just installed (pyproject's
+  # build-system), not with whatever an isolated build environment would download unpinned.
+  "$VENV/bin/uv" pip install --quiet --python "$VENV/bin/python" --no-deps --no-build-isolation \
+    -e "$ROOT"
   echo "$want" >"$STAMP"
 fi
