@@ -22,7 +22,7 @@ from mlep.change.workflow import TrafficCommand, rollback, rollout
 from mlep.engine import ProgramError, one_shot_process, plan_stack, print_plan, rules_at
 from mlep.engine import stack_policy_config as merged_policy_config
 from mlep.errors import UsageError
-from mlep.stack import StackConfigError, StackRef, load_previous
+from mlep.stack import StackConfigError, StackRef, git, load_previous
 from models.errors import ConfigError
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
@@ -79,6 +79,12 @@ def _plan_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     config.add_argument("--stack", required=True, help=STACK_HELP)
     _policy_arguments(config)
+    config.add_argument(
+        "--rules",
+        metavar="GITREF",
+        help="take the step limits and the environment's policy config from this revision "
+        "(default: --base when it is a revision); CI passes the commit before the change",
+    )
 
 
 def _rollout_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -215,8 +221,15 @@ def _policy_config(args: argparse.Namespace, out: Console, err: Console) -> int:
     config = stack.load()[1]
     previous = load_previous(stack, args.base) if args.base else None
     pack = stack.project_dir / "policies"
-    # What `pulumi preview` is handed in CI: the base's limits and environment config.
-    rules = rules_at(stack, args.base) if args.base else None
+    # What `pulumi up` is handed in CI: the base's limits and environment config.
+    if args.rules and not git.is_commit(stack.project_dir, args.rules):
+        raise UsageError(
+            f"--rules {args.rules}: not a commit of this repository; fix: pass the revision "
+            "the change is judged against (CI: the commit before the push)"
+        )
+    judge = args.rules or args.base
+    # None when the stack is new since that revision: its own limits judge its first deploy.
+    rules = rules_at(stack, judge) if judge else None
     merged = merged_policy_config(pack, config, previous, args.policy_config, judged_by=rules)
     sys.stdout.write(json.dumps(merged, indent=2) + "\n")
     return EXIT_OK

@@ -259,3 +259,27 @@ def test_a_base_without_a_pack_is_judged_by_the_changes_pack(
     code, document = review(directory, capsys)
     assert code == 0, document["policy"]["violations"]
     assert findings(document, RULES_RELAXED) == []
+
+
+def test_policy_config_takes_the_rules_of_a_named_commit_with_live_traffic(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What the deploy workflow runs: live traffic as previous state, the rules of the commit
+    before the push."""
+    change(project, 75, 25, rollout={"max_step_percent": 100})
+    live = project / "live.json"
+    live.write_text(json.dumps({"fraud-scoring": {"traffic": {"blue": 75, "green": 25}}}))
+    argv = ["policy-config", "--stack", "dev", "--base", str(live), "--rules", "HEAD"]
+    assert main(["-C", str(project), *argv]) == 0
+    merged = json.loads(capsys.readouterr().out)
+    assert merged[STEPS]["endpoints"]["fraud-scoring"]["maxStepPercent"] == 25
+    assert merged[STEPS]["previousTraffic"]["fraud-scoring"]["traffic"] == {"blue": 75, "green": 25}
+
+
+def test_policy_config_refuses_rules_that_are_not_a_commit(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["policy-config", "--stack", "dev", "--rules=--output=x"]
+    assert main(["-C", str(project), *argv]) == 2
+    assert "--rules --output=x: not a commit of this repository" in capsys.readouterr().err
+    assert not (project / "x").exists()

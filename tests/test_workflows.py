@@ -122,9 +122,23 @@ def test_deploy_runs_pulumi_up_with_the_pack_and_prod_behind_a_protected_environ
     up = load("pulumi-up.yml")
     assert up["jobs"]["up"]["environment"] == "${{ inputs.environment }}"
     assert any(
-        line.startswith("pulumi up --yes") and "--policy-pack policies" in line
+        line.startswith("pulumi up --yes") and "--policy-pack judge/policies" in line
         for line in run_lines(up)
     )
+
+
+def test_pulumi_up_is_judged_by_the_pack_and_limits_of_the_commit_before_it() -> None:
+    """README, "The base decides the rules": never the change's own pack."""
+    deploy, up = load("deploy.yml"), load("pulumi-up.yml")
+    for stack in ("dev", "staging", "prod"):
+        assert deploy["jobs"][stack]["with"]["rules"] == "${{ github.event.before }}"
+    lines = run_lines(up)
+    assert any(
+        'git archive --format=tar "$RULES" -- policies | tar -x -C judge' in line for line in lines
+    )
+    assert any("--rules" in line for line in lines)
+    (pulumi_up,) = [line for line in lines if line.startswith("pulumi up")]
+    assert "--policy-pack policies" not in pulumi_up
 
 
 # --- the contract: pinned, least privilege, no credentials near a pull request's code --------
@@ -248,7 +262,9 @@ def test_oidc_logins_name_their_audience() -> None:
 
 def test_the_pack_runs_from_its_hash_locked_environment() -> None:
     lines = run_lines(load("pulumi-up.yml"))
-    install = next(i for i, line in enumerate(lines) if "-r policies/requirements.txt" in line)
+    install = next(
+        i for i, line in enumerate(lines) if "-r judge/policies/requirements.txt" in line
+    )
     assert "--require-hashes" in lines[install]
     assert install < next(i for i, line in enumerate(lines) if line.startswith("pulumi up"))
 
