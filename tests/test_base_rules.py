@@ -283,3 +283,34 @@ def test_policy_config_refuses_rules_that_are_not_a_commit(
     assert main(["-C", str(project), *argv]) == 2
     assert "--rules --output=x: not a commit of this repository" in capsys.readouterr().err
     assert not (project / "x").exists()
+
+
+def _non_prod(project: Path, **entries: Any) -> None:
+    config = project / "policies" / "config" / "non-prod.json"
+    config.write_text(json.dumps({**json.loads(config.read_text()), **entries}))
+
+
+def test_a_waiver_removed_is_stricter_not_a_relaxation(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _non_prod(project, **{"id-01-token-auth": {"keyAuthWaivers": ["x", "y"]}})
+    commit(project, "waive x and y")
+    _non_prod(project, **{"id-01-token-auth": {"keyAuthWaivers": ["y"]}})
+    code, document = review(project, capsys)
+    assert code == 0, document["policy"]["violations"]
+    assert findings(document, RULES_RELAXED) == []
+
+
+def test_any_other_setting_changed_is_named_with_both_values(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _non_prod(project, **{STEPS: {"maxCanaryPercent": 30}})
+    commit(project, "canaries of at most 30%")
+    _non_prod(project, **{STEPS: {"maxCanaryPercent": 50}})
+    change(project, *JUMP)
+    code, document = review(project, capsys)
+    assert code == 1
+    (relaxed,) = findings(document, RULES_RELAXED)
+    assert f"policy {STEPS}: maxCanaryPercent 30 -> 50" in relaxed["message"]
+    levels = [v["enforcement"] for v in document["policy"]["violations"]]
+    assert levels == sorted(levels, key=lambda level: level != "mandatory")  # mandatory first
