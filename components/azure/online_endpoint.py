@@ -39,6 +39,7 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from components import naming
 from components.azure.alerts import create_endpoint_alerts
+from components.azure.arm import literal
 from components.azure.autoscale import create_autoscale
 from components.azure.diagnostics import create_diagnostics
 from components.azure.identity import create_identity
@@ -264,7 +265,17 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         )
 
     def _endpoint_template(self) -> dict[str, Any]:
-        """An ARM template that PUTs the endpoint with its full definition and its traffic."""
+        """An ARM template that PUTs the endpoint with its full definition and its traffic.
+
+        Every string in it is data (description, tags, traffic keys, names), none an expression
+        of ours, yet ARM evaluates any string, tag keys included, that starts with ``[`` and ends
+        with ``]``. So the whole template goes through ``arm.literal``, which adds ARM's escape
+        (a second ``[``) to exactly those strings: ``[reference('x')]`` arrives as text, and
+        every ordinary value stays byte-identical. Passing user values as template parameter
+        values instead (ARM never evaluates those) would change every recorded template, an
+        update of every traffic resource, for the same guarantee. An expression added here one
+        day must be set after ``literal``.
+        """
         spec = self._spec
         properties: dict[str, Any] = {
             "authMode": AUTH_MODES[spec.auth_mode],
@@ -274,7 +285,7 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         }
         if spec.description:
             properties["description"] = spec.description
-        return {
+        template: dict[str, Any] = {
             "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
             "contentVersion": "1.0.0.0",
             "resources": [
@@ -295,6 +306,7 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
                 }
             ],
         }
+        return literal(template)
 
 
 def _deployment_properties(
