@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
@@ -103,8 +104,30 @@ MAX_TAGS = 50
 REQUIRED_TAGS = ("owner", "application", "data-sensitivity")
 
 
+# Characters that show nothing: whitespace, format characters (zero-width space U+200B,
+# joiners U+200C/U+200D, word joiner U+2060, BOM U+FEFF) and control characters. The policy
+# pack's GOV-01 judges tag values the same way (policies/mlep_policies/tagging.py).
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Cc"})
+
+
+def visible(value: str) -> str:
+    """``value`` without whitespace and invisible characters."""
+    return "".join(
+        c for c in value if not c.isspace() and unicodedata.category(c) not in _INVISIBLE_CATEGORIES
+    )
+
+
 def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     for name, value in tags.items():
+        if value and not visible(value):
+            raise rule_error(
+                f"tag {name!r} has a value {value!r} made only of whitespace or invisible "
+                "characters (such as the zero-width space U+200B or a BOM), so it names nothing",
+                f"give `{name}` a visible value (e.g. `{name}: data-science`), or drop the "
+                "tag if it is optional",
+                field=name,
+                value=value,
+            )
         bad = sorted(TAG_NAME_FORBIDDEN & set(name))
         if bad or not name or len(name) > 512:
             raise rule_error(

@@ -64,13 +64,13 @@ endpoint_private = resource_policy(
 def _workspace_private_link(args: StackValidationArgs, report: ReportViolation) -> None:
     workspaces: dict[str, PolicyResource] = {}
     for resource in args.resources:
-        if resource.resource_type in (tokens.ONLINE_ENDPOINT, tokens.ONLINE_DEPLOYMENT):
+        if tokens.is_type(resource.resource_type, tokens.ONLINE_ENDPOINT, tokens.ONLINE_DEPLOYMENT):
             name = get(resource.props, "workspaceName")
             if isinstance(name, str):
                 workspaces.setdefault(name.lower(), resource)
     private_endpoints = {}  # private endpoint name -> workspaces it links
     for resource in args.resources:
-        if resource.resource_type != tokens.PRIVATE_ENDPOINT:
+        if not tokens.is_type(resource.resource_type, tokens.PRIVATE_ENDPOINT):
             continue
         linked = set()
         connections = get(resource.props, "privateLinkServiceConnections")
@@ -88,7 +88,7 @@ def _workspace_private_link(args: StackValidationArgs, report: ReportViolation) 
     zoned = {
         get(r.props, "privateEndpointName")
         for r in args.resources
-        if r.resource_type == tokens.PRIVATE_DNS_ZONE_GROUP
+        if tokens.is_type(r.resource_type, tokens.PRIVATE_DNS_ZONE_GROUP)
         and (
             get(r.props, "privateDnsZoneConfigs") is UNKNOWN
             or elements(get(r.props, "privateDnsZoneConfigs"))
@@ -128,7 +128,7 @@ workspace_private_link = stack_policy(
 
 
 def _egress(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != tokens.ONLINE_DEPLOYMENT:
+    if not tokens.is_type(args.resource_type, tokens.ONLINE_DEPLOYMENT):
         return
     value = get(args.props, "properties", "egressPublicNetworkAccess")
     # Absent means Enabled.
@@ -169,9 +169,9 @@ NET04_TUNABLES = {
 
 def _namespace_isolated(args: StackValidationArgs, report: ReportViolation) -> None:
     config = settings(args, NET04_TUNABLES)
-    policies = [r for r in args.resources if r.resource_type == tokens.NETWORK_POLICY]
+    policies = [r for r in args.resources if tokens.is_type(r.resource_type, tokens.NETWORK_POLICY)]
     for resource in args.resources:
-        if resource.resource_type == tokens.K8S_SERVICE:
+        if tokens.is_type(resource.resource_type, tokens.K8S_SERVICE):
             _check_service(resource, report)
     serving: dict[str, list[PolicyResource]] = defaultdict(list)
     for resource in args.resources:

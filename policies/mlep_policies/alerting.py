@@ -78,11 +78,11 @@ class Alert:
 def stack_alerts(resources: list[PolicyResource]) -> list[Alert]:
     found: list[Alert] = []
     for resource in resources:
-        if resource.resource_type == tokens.METRIC_ALERT:
+        if tokens.is_type(resource.resource_type, tokens.METRIC_ALERT):
             found += _metric_alerts(resource)
-        elif resource.resource_type == tokens.SCHEDULED_QUERY_RULE:
+        elif tokens.is_type(resource.resource_type, tokens.SCHEDULED_QUERY_RULE):
             found += _log_alerts(resource)
-        elif resource.resource_type == tokens.PROMETHEUS_RULE:
+        elif tokens.is_type(resource.resource_type, tokens.PROMETHEUS_RULE):
             found += _prometheus_alerts(resource)
     return found
 
@@ -201,11 +201,11 @@ def stack_endpoints(resources: list[PolicyResource]) -> dict[str, str]:
     """endpoint name -> URN of the resource that declares it (OnlineEndpoint or HTTPRoute)."""
     found: dict[str, str] = {}
     for resource in resources:
-        if resource.resource_type == tokens.ONLINE_ENDPOINT:
+        if tokens.is_type(resource.resource_type, tokens.ONLINE_ENDPOINT):
             name = get(resource.props, "endpointName")
             if isinstance(name, str):
                 found.setdefault(name, resource.urn)
-        elif resource.resource_type == tokens.HTTP_ROUTE:
+        elif tokens.is_type(resource.resource_type, tokens.HTTP_ROUTE):
             name = text(labels_of(resource.props).get(tokens.ENDPOINT_LABEL)) or text(
                 get(resource.props, "metadata", "name")
             )
@@ -218,10 +218,10 @@ def stack_deployments(resources: list[PolicyResource]) -> dict[tuple[str, str], 
     """(endpoint, deployment) -> URN, for Azure deployments and labelled Kubernetes ones."""
     found: dict[tuple[str, str], str] = {}
     for resource in resources:
-        if resource.resource_type == tokens.ONLINE_DEPLOYMENT:
+        if tokens.is_type(resource.resource_type, tokens.ONLINE_DEPLOYMENT):
             endpoint = get(resource.props, "endpointName")
             deployment = get(resource.props, "deploymentName")
-        elif resource.resource_type == tokens.K8S_DEPLOYMENT:
+        elif tokens.is_type(resource.resource_type, tokens.K8S_DEPLOYMENT):
             labels = labels_of(resource.props)
             endpoint = labels.get(tokens.ENDPOINT_LABEL)
             deployment = labels.get(tokens.DEPLOYMENT_LABEL)

@@ -84,7 +84,7 @@ def _instance_floors(
     hpa_min: dict[tuple[str, str], Any] = {}
     for resource in resources:
         props = resource.props
-        if resource.resource_type == tokens.AUTOSCALE_SETTING:
+        if tokens.is_type(resource.resource_type, tokens.AUTOSCALE_SETTING):
             parts = resource_id_parts(get(props, "targetResourceUri"))
             key = (parts.get("onlineendpoints", ""), parts.get("deployments", ""))
             minima = [get(p, "capacity", "minimum") for p in elements(get(props, "profiles"))]
@@ -94,18 +94,18 @@ def _instance_floors(
                 numbers = [_number(m) for m in minima]
                 known = [int(m) for m in numbers if m is not None]
                 autoscale_min[key] = min(known) if known else (minima[0] if minima else None)
-        elif resource.resource_type == tokens.HPA:
+        elif tokens.is_type(resource.resource_type, tokens.HPA):
             target = text(get(props, "spec", "scaleTargetRef", "name"))
             minimum = get(props, "spec", "minReplicas")
             hpa_min[(namespace_of(props), target)] = 1 if minimum is None else minimum
     floors = []
     for resource in resources:
         props = resource.props
-        if resource.resource_type == tokens.ONLINE_DEPLOYMENT:
+        if tokens.is_type(resource.resource_type, tokens.ONLINE_DEPLOYMENT):
             key = (text(get(props, "endpointName")), text(get(props, "deploymentName")))
             capacity = get(props, "sku", "capacity")
             count = autoscale_min.get(key, 1 if capacity is None else capacity)
-        elif resource.resource_type == tokens.K8S_DEPLOYMENT:
+        elif tokens.is_type(resource.resource_type, tokens.K8S_DEPLOYMENT):
             labels = labels_of(props)
             key = (
                 text(labels.get(tokens.ENDPOINT_LABEL)),
@@ -149,10 +149,10 @@ AV02_TUNABLES = {
 def _autoscale_sane(args: ResourceValidationArgs, report: ReportViolation) -> None:
     limit = settings(args, AV02_TUNABLES)["maxInstances"]
     props = args.props
-    if args.resource_type == tokens.AUTOSCALE_SETTING:
+    if tokens.is_type(args.resource_type, tokens.AUTOSCALE_SETTING):
         for profile in elements(get(props, "profiles")):
             _check_profile(profile, limit, report)
-    elif args.resource_type == tokens.HPA:
+    elif tokens.is_type(args.resource_type, tokens.HPA):
         low, high = get(props, "spec", "minReplicas"), get(props, "spec", "maxReplicas")
         low = 1 if low is None else low
         if UNKNOWN in (low, high):
@@ -240,7 +240,7 @@ PROBE_FIELDS_COUNT = ("successThreshold", "failureThreshold")
 def _limits_sane(args: ResourceValidationArgs, report: ReportViolation) -> None:
     limit_s = settings(args, AV03_TUNABLES)["maxRequestTimeoutMs"] / 1000
     props = args.props
-    if args.resource_type == tokens.ONLINE_DEPLOYMENT:
+    if tokens.is_type(args.resource_type, tokens.ONLINE_DEPLOYMENT):
         timeout = get(props, "properties", "requestSettings", "requestTimeout")
         if timeout is not None and timeout is not UNKNOWN:
             seconds = iso_seconds(timeout)
@@ -253,7 +253,7 @@ def _limits_sane(args: ResourceValidationArgs, report: ReportViolation) -> None:
                 )
         for probe_name in ("livenessProbe", "readinessProbe"):
             _check_azure_probe(probe_name, get(props, "properties", probe_name), report)
-    elif args.resource_type == tokens.HTTP_ROUTE:
+    elif tokens.is_type(args.resource_type, tokens.HTTP_ROUTE):
         for rule in elements(get(props, "spec", "rules")):
             for key in ("request", "backendRequest"):
                 value = get(rule, "timeouts", key)
@@ -350,16 +350,16 @@ limits_sane = resource_policy(
 
 def _disruption_ready(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
-    hpas = _HpaTargets([r for r in resources if r.resource_type == tokens.HPA])
+    hpas = _HpaTargets([r for r in resources if tokens.is_type(r.resource_type, tokens.HPA)])
     pdbs = SelectorIndex(
         [
             (_namespace(r.props), get(r.props, "spec", "selector"), r)
             for r in resources
-            if r.resource_type == tokens.PDB
+            if tokens.is_type(r.resource_type, tokens.PDB)
         ]
     )
     for resource in resources:
-        if resource.resource_type != tokens.K8S_DEPLOYMENT:
+        if not tokens.is_type(resource.resource_type, tokens.K8S_DEPLOYMENT):
             continue
         props = resource.props
         name, namespace = text(get(props, "metadata", "name")), namespace_of(props)

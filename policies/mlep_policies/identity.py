@@ -52,7 +52,7 @@ def _auth_modes(resources: list[PolicyResource]) -> Iterator[tuple[str, Any, str
     # reach its own namespace only. One whose targets are unknown during preview may guard any.
     guards: dict[tuple[str, str], list[PolicyResource]] = defaultdict(list)
     for resource in resources:
-        if resource.resource_type != tokens.SECURITY_POLICY:
+        if not tokens.is_type(resource.resource_type, tokens.SECURITY_POLICY):
             continue
         targets = get(resource.props, "spec", "targetRefs")
         namespace = namespace_of(resource.props)
@@ -64,15 +64,15 @@ def _auth_modes(resources: list[PolicyResource]) -> Iterator[tuple[str, Any, str
                 guards[(namespace, text(name))].append(resource)
     for resource in resources:
         props = resource.props
-        if resource.resource_type == tokens.ONLINE_ENDPOINT:
+        if tokens.is_type(resource.resource_type, tokens.ONLINE_ENDPOINT):
             name = text(get(props, "endpointName")) or resource.name
             yield (name, get(props, "properties", "authMode"), resource.urn)
-        elif resource.resource_type == tokens.ARM_DEPLOYMENT:
+        elif tokens.is_type(resource.resource_type, tokens.ARM_DEPLOYMENT):
             # The traffic template PUTs the endpoint after creation: its authMode is the live one.
             for item in endpoint_templates(props):
                 name = text(get(item, "name")).split("/")[-1]
                 yield (name, get(item, "properties", "authMode"), resource.urn)
-        elif resource.resource_type == tokens.HTTP_ROUTE:
+        elif tokens.is_type(resource.resource_type, tokens.HTTP_ROUTE):
             yield from _route_auth(resource, guards)
 
 
@@ -134,7 +134,9 @@ token_auth = stack_policy(
 
 def _keys_in_vault(args: ResourceValidationArgs, report: ReportViolation) -> None:
     props = args.props
-    if args.resource_type == tokens.K8S_SECRET and (get(props, "data") or get(props, "stringData")):
+    if tokens.is_type(args.resource_type, tokens.K8S_SECRET) and (
+        get(props, "data") or get(props, "stringData")
+    ):
         report(
             f"Secret {get(props, 'metadata', 'name')!r} carries its values in the program "
             "(ID-02). Fix: keep the value in Key Vault and sync it with a SecretProviderClass "
@@ -179,7 +181,7 @@ def _separated_roles(args: StackValidationArgs, report: ReportViolation) -> None
     definitions = _check_definitions(list(args.resources), report)
     held: dict[str, set[str]] = defaultdict(set)
     for resource in args.resources:
-        if resource.resource_type != tokens.ROLE_ASSIGNMENT:
+        if not tokens.is_type(resource.resource_type, tokens.ROLE_ASSIGNMENT):
             continue
         principal = get(resource.props, "principalId")
         role = text(get(resource.props, "roleDefinitionId")).lower()
@@ -205,7 +207,7 @@ def _check_definitions(
     definition's id (lower case) with the watched actions it grants."""
     definitions: dict[str, set[str] | None] = {}
     for resource in resources:
-        if resource.resource_type != tokens.ROLE_DEFINITION:
+        if not tokens.is_type(resource.resource_type, tokens.ROLE_DEFINITION):
             continue
         granted = _granted(resource.props)
         definitions[text(get(resource.props, "roleDefinitionId")).lower()] = granted
@@ -299,7 +301,7 @@ SEC01_TUNABLES = {
 
 
 def _secret_hygiene(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != tokens.KEY_VAULT_SECRET:
+    if not tokens.is_type(args.resource_type, tokens.KEY_VAULT_SECRET):
         return
     config = settings(args, SEC01_TUNABLES)
     name = get(args.props, "secretName")
@@ -377,7 +379,7 @@ SEC02_TUNABLES = {
 def _no_secret_env(args: ResourceValidationArgs, report: ReportViolation) -> None:
     allowed = {n.upper() for n in settings(args, SEC02_TUNABLES)["allowedNames"]}
     found: list[tuple[str, str]] = []  # (variable, why)
-    if args.resource_type == tokens.ONLINE_DEPLOYMENT:
+    if tokens.is_type(args.resource_type, tokens.ONLINE_DEPLOYMENT):
         for key, value in entries(get(args.props, "properties", "environmentVariables")).items():
             found += _judge(str(key), value)
     elif (workload := kind(args.resource_type)) in tokens.WORKLOAD_KINDS:

@@ -99,7 +99,7 @@ def _diagnostics(args: StackValidationArgs, report: ReportViolation) -> None:
     workspace_seen = bool(config["requireWorkspace"])
     for resource in args.resources:
         props = resource.props
-        if resource.resource_type == tokens.DIAGNOSTIC_SETTING:
+        if tokens.is_type(resource.resource_type, tokens.DIAGNOSTIC_SETTING):
             if get(props, "workspaceId"):
                 workspace_seen = True
             target = get(props, "resourceUri")
@@ -108,7 +108,7 @@ def _diagnostics(args: StackValidationArgs, report: ReportViolation) -> None:
             )
             if endpoint and "deployments" not in resource_id_parts(target):
                 settings_by_endpoint.setdefault(endpoint, []).append(props)
-        elif resource.resource_type == tokens.SCHEDULED_QUERY_RULE and any(
+        elif tokens.is_type(resource.resource_type, tokens.SCHEDULED_QUERY_RULE) and any(
             "microsoft.operationalinsights/workspaces" in text(s).lower()
             for s in elements(get(props, "scopes"))
         ):
@@ -116,7 +116,7 @@ def _diagnostics(args: StackValidationArgs, report: ReportViolation) -> None:
     if not workspace_seen:
         return
     for resource in args.resources:
-        if resource.resource_type != tokens.ONLINE_ENDPOINT:
+        if not tokens.is_type(resource.resource_type, tokens.ONLINE_ENDPOINT):
             continue
         name = text(get(resource.props, "endpointName"))
         candidates = settings_by_endpoint.get(name, []) + settings_by_endpoint.get("*", [])
@@ -195,7 +195,7 @@ def has_comparison(expr: str) -> bool:
 
 
 def _rule_hygiene(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != tokens.PROMETHEUS_RULE:
+    if not tokens.is_type(args.resource_type, tokens.PROMETHEUS_RULE):
         return
     config = settings(args, OBS03_TUNABLES)
     for group in elements(get(args.props, "spec", "groups")):

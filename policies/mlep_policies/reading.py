@@ -115,9 +115,9 @@ def endpoint_templates(props: Any) -> list[Any]:
 def endpoint_definitions(resource_type: str, props: Any) -> list[Any]:
     """The online endpoint definitions a resource carries: an OnlineEndpoint's own props, or
     each endpoint its ARM template PUTs (the program's traffic resource)."""
-    if resource_type == tokens.ONLINE_ENDPOINT:
+    if tokens.is_type(resource_type, tokens.ONLINE_ENDPOINT):
         return [props]
-    if resource_type == tokens.ARM_DEPLOYMENT:
+    if tokens.is_type(resource_type, tokens.ARM_DEPLOYMENT):
         return endpoint_templates(props)
     return []
 
@@ -125,7 +125,7 @@ def endpoint_definitions(resource_type: str, props: Any) -> list[Any]:
 def traffic_settings(resource_type: str, props: Any) -> Iterator[EndpointTraffic]:
     """Traffic set by an OnlineEndpoint itself, by an ARM template that PUTs one, or by an
     HTTPRoute. An endpoint whose name is unknown during preview is skipped."""
-    if resource_type == tokens.ONLINE_ENDPOINT:
+    if tokens.is_type(resource_type, tokens.ONLINE_ENDPOINT):
         name = get(props, "endpointName")
         if isinstance(name, str):
             yield EndpointTraffic(
@@ -133,7 +133,7 @@ def traffic_settings(resource_type: str, props: Any) -> Iterator[EndpointTraffic
                 _weights(get(props, "properties", "traffic")),
                 _weights(get(props, "properties", "mirrorTraffic")),
             )
-    elif resource_type == tokens.ARM_DEPLOYMENT:
+    elif tokens.is_type(resource_type, tokens.ARM_DEPLOYMENT):
         for item in endpoint_templates(props):
             name = get(item, "name")  # workspace/endpoint
             if isinstance(name, str):
@@ -142,7 +142,7 @@ def traffic_settings(resource_type: str, props: Any) -> Iterator[EndpointTraffic
                     _weights(get(item, "properties", "traffic")),
                     _weights(get(item, "properties", "mirrorTraffic")),
                 )
-    elif resource_type == tokens.HTTP_ROUTE:
+    elif tokens.is_type(resource_type, tokens.HTTP_ROUTE):
         yield from _route_traffic(props)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
@@ -23,7 +24,7 @@ def _tagged(args: ResourceValidationArgs) -> list[tuple[str, Any]]:
     """(where, tags) of every tag set a resource carries: an Azure resource's tags and the tags
     of each endpoint its traffic template PUTs (they replace the endpoint's on every change)."""
     tags = get(args.props, "tags")
-    taggable = args.resource_type in tokens.TAGGABLE or (
+    taggable = tokens.kind_of(args.resource_type) in tokens.TAGGABLE_KINDS or (
         args.resource_type.startswith("azure-native:") and tags is not None
     )
     if not taggable:
@@ -32,6 +33,21 @@ def _tagged(args: ResourceValidationArgs) -> list[tuple[str, Any]]:
     for item in endpoint_templates(args.props):
         found.append((f" on the template's endpoint {get(item, 'name')!r}", get(item, "tags")))
     return found
+
+
+# Characters that show nothing: whitespace, format characters (zero-width space U+200B,
+# joiners U+200C/U+200D, word joiner U+2060, BOM U+FEFF) and control characters. A tag made of
+# them alone looks set in a listing but names nobody (models/fields.py rejects it the same way).
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Cc"})
+
+
+def visible(value: Any) -> str:
+    """A tag value without whitespace and invisible characters ("" for a non-string)."""
+    return "".join(
+        c
+        for c in text(value)
+        if not c.isspace() and unicodedata.category(c) not in _INVISIBLE_CATEGORIES
+    )
 
 
 GOV01_TUNABLES = {
@@ -59,10 +75,14 @@ def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
         missing = [
             key
             for key in config["requiredTags"]
-            if values.get(key) is not UNKNOWN and not text(values.get(key)).strip()
+            if values.get(key) is not UNKNOWN and not visible(values.get(key))
         ]
         if missing:
-            report(f"missing governance tag(s) {', '.join(missing)}{place} (GOV-01). {fix}", None)
+            report(
+                f"missing or blank governance tag(s) {', '.join(missing)}{place} (blank: only "
+                f"whitespace or invisible characters such as U+200B) (GOV-01). {fix}",
+                None,
+            )
         level = values.get("data-sensitivity")
         if level and level is not UNKNOWN and level not in config["allowedSensitivity"]:
             report(
@@ -75,8 +95,9 @@ def _required_tags(args: ResourceValidationArgs, report: ReportViolation) -> Non
 
 required_tags = resource_policy(
     "gov-01-required-tags",
-    description="Taggable Azure resources carry owner, application and data-sensitivity; "
-    "Kubernetes objects carry them as labels (GOV-01).",
+    description="Taggable Azure resources carry owner, application and data-sensitivity, each "
+    "non-blank after removing whitespace and invisible characters; Kubernetes objects carry "
+    "them as labels (GOV-01).",
     level=MANDATORY,
     severity=Severity.MEDIUM,
     remediation="Set owner, application and data-sensitivity under ml-endpoints:tags in the "
@@ -95,7 +116,7 @@ def registered_model(model: str) -> bool:
 
 
 def _registered_models(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != tokens.ONLINE_DEPLOYMENT:
+    if not tokens.is_type(args.resource_type, tokens.ONLINE_DEPLOYMENT):
         return
     model = get(args.props, "properties", "model")
     if model is UNKNOWN:

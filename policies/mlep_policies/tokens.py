@@ -1,4 +1,10 @@
-"""Type tokens and tag keys shared with the program (a contract test keeps them in step)."""
+"""Type tokens and tag keys shared with the program (a contract test keeps them in step).
+
+Compare a resource's type with `is_type` (or `kind_of`), never with `==`: the same resource
+type has one token per API version, and a rule must match all of them.
+"""
+
+import re
 
 ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
@@ -76,3 +82,59 @@ TAGGABLE = frozenset(
         SCHEDULED_QUERY_RULE,
     }
 )
+
+
+# One type, many tokens. azure-native v3 keeps the default module's token and lists the versioned
+# ones as aliases (pulumi_azure_native/machinelearningservices/online_endpoint.py:
+# `azure-native:machinelearningservices/v20240401:OnlineEndpoint`, ... `v20260515preview`), which
+# a program still declares through a version-pinned local SDK (`pulumi package add azure-native
+# machinelearningservices v20240401`). The monitor types lived in the `insights` module before
+# v3 and keep it as an alias (pulumi_azure_native/monitor/metric_alert.py:
+# `azure-native:insights:MetricAlert`, `azure-native:insights/v20180301:MetricAlert`).
+_AZURE_VERSION = re.compile(r"/v\d{8}(?:preview|privatepreview|beta|alpha)?$", re.IGNORECASE)
+_FORMER_INSIGHTS = frozenset(
+    {"ActionGroup", "AutoscaleSetting", "DiagnosticSetting", "MetricAlert", "ScheduledQueryRule"}
+)
+# pulumi-kubernetes tokens are kubernetes:<group>/<version>:<Kind>; a kind served by other
+# versions (and by the retired `extensions` group) has those as aliases
+# (pulumi_kubernetes/apps/v1/Deployment.py: apps/v1beta1, apps/v1beta2, extensions/v1beta1;
+# networking/v1/NetworkPolicy.py: extensions/v1beta1; autoscaling/v2: v1, v2beta1, v2beta2;
+# policy/v1/PodDisruptionBudget.py: v1beta1). Only the group names the kind, not the version.
+_FORMER_EXTENSIONS = {
+    "DaemonSet": "apps",
+    "Deployment": "apps",
+    "ReplicaSet": "apps",
+    "Ingress": "networking.k8s.io",
+    "NetworkPolicy": "networking.k8s.io",
+}
+
+
+def kind_of(token: str) -> str:
+    """A type token without its API version, under the module that names the type today:
+    `azure-native:machinelearningservices/v20240401:OnlineEndpoint` ->
+    `azure-native:machinelearningservices:OnlineEndpoint`, `azure-native:insights:MetricAlert`
+    -> `azure-native:monitor:MetricAlert`, `kubernetes:autoscaling/v2beta2:HorizontalPodAutoscaler`
+    -> `kubernetes:autoscaling:HorizontalPodAutoscaler`. Any other token is returned as given."""
+    parts = token.split(":")
+    if len(parts) != 3:
+        return token
+    provider, module, name = parts
+    if provider == "azure-native":
+        module = _AZURE_VERSION.sub("", module)
+        if module == "insights" and name in _FORMER_INSIGHTS:
+            module = "monitor"
+    elif provider == "kubernetes":
+        group = module.rsplit("/", 1)[0] if "/" in module else module
+        if group == "extensions" and name in _FORMER_EXTENSIONS:
+            group = _FORMER_EXTENSIONS[name]
+        module = group
+    return f"{provider}:{module}:{name}"
+
+
+def is_type(token: str, *expected: str) -> bool:
+    """Whether ``token`` is (any API version of) one of the ``expected`` type tokens."""
+    kind = kind_of(token)
+    return any(kind == kind_of(e) for e in expected)
+
+
+TAGGABLE_KINDS = frozenset(kind_of(t) for t in TAGGABLE)

@@ -30,15 +30,15 @@ from mlep_policies.traffic_split import percent_text
 
 def _waits_for_deployments(args: StackValidationArgs, report: ReportViolation) -> None:
     deployments = _Deployments(
-        [r for r in args.resources if r.resource_type == tokens.ONLINE_DEPLOYMENT]
+        [r for r in args.resources if tokens.is_type(r.resource_type, tokens.ONLINE_DEPLOYMENT)]
     )
     services = {
         f"{namespace_of(r.props)}/{text(get(r.props, 'metadata', 'name'))}": r.urn
         for r in args.resources
-        if r.resource_type == tokens.K8S_SERVICE
+        if tokens.is_type(r.resource_type, tokens.K8S_SERVICE)
     }
     for resource in args.resources:
-        if resource.resource_type == tokens.HTTP_ROUTE:
+        if tokens.is_type(resource.resource_type, tokens.HTTP_ROUTE):
             _route_waits_for_services(resource, services, report)
             continue
         for setting in traffic_settings(resource.resource_type, resource.props):
@@ -176,7 +176,7 @@ live_deployments_alerted = stack_policy(
 
 
 def _protected(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type == tokens.ONLINE_ENDPOINT and not args.opts.protect:
+    if tokens.is_type(args.resource_type, tokens.ONLINE_ENDPOINT) and not args.opts.protect:
         report(
             "prod endpoints are protected: deleting an endpoint deletes every deployment behind "
             "it (TRF-11). Fix: set protect on the endpoint.",

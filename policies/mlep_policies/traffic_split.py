@@ -143,7 +143,7 @@ MAX_ROUTE_WEIGHT = 1_000_000
 
 
 def _route_weights(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if args.resource_type != tokens.HTTP_ROUTE:
+    if not tokens.is_type(args.resource_type, tokens.HTTP_ROUTE):
         return
     route = get(args.props, "metadata", "name")
     for index, rule in enumerate(elements(get(args.props, "spec", "rules"))):
