@@ -105,8 +105,23 @@ def workspace_roles(workspace_name: str) -> str:
 
 
 def custom_role(workspace_name: str, role: str) -> str:
-    """Logical name of a custom role definition (role: traffic-operator, deployment-developer)."""
+    """Logical name of a custom role definition (role: traffic-operator, deployment-developer).
+
+    The URN keeps the workspace (a stack has one); the Azure names below do not."""
     return f"{workspace_name}-{role}-role"
+
+
+def custom_role_guid(resource_group_id: str, role: str) -> str:
+    """Azure name (a GUID) of a custom role definition: one per resource group and role, so
+    every workspace of the group shares it (a tenant holds at most 5,000 custom roles).
+    ``resource_group_id`` is `/subscriptions/<id>/resourceGroups/<name>`."""
+    return stable_guid(resource_group_id, "custom-role", role)
+
+
+def custom_role_name(title: str, subscription_id: str, resource_group: str) -> str:
+    """Azure roleName of a custom role; role names are unique in a tenant, so it names the
+    resource group and its subscription."""
+    return f"ml-endpoints {title} ({resource_group} in {subscription_id})"
 
 
 def role_member(workspace_name: str, role: str, principal_id: str) -> str:

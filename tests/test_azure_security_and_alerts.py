@@ -46,6 +46,7 @@ QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+AZUREML_METRICS_WRITER = "635dd51f-9968-44d3-b7fb-6d9a6bd613ae"
 
 ML = "Microsoft.MachineLearningServices/workspaces"
 OTHER_PRINCIPAL = "1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a5b"
@@ -250,7 +251,11 @@ def test_traffic_template_keeps_the_user_assigned_identity(name: str) -> None:
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 @pytest.mark.parametrize(
     ("grant", "role", "resource"),
-    [("acr-pull", ACR_PULL, "registry"), ("storage-read", STORAGE_BLOB_DATA_READER, "storage")],
+    [
+        ("acr-pull", ACR_PULL, "registry"),
+        ("storage-read", STORAGE_BLOB_DATA_READER, "storage"),
+        ("metrics-write", AZUREML_METRICS_WRITER, "workspace"),
+    ],
 )
 def test_identity_gets_one_role_on_one_workspace_resource(
     name: str, grant: str, role: str, resource: str
@@ -266,7 +271,7 @@ def test_identity_gets_one_role_on_one_workspace_resource(
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_identity_has_exactly_two_role_assignments(name: str) -> None:
+def test_identity_has_exactly_what_a_system_assigned_identity_gets(name: str) -> None:
     run = scenario_run(name)
     for endpoint in of_type(run, ENDPOINT):
         principal = endpoint_output(run, endpoint.name)["identity_principal_id"]
@@ -275,6 +280,7 @@ def test_identity_has_exactly_two_role_assignments(name: str) -> None:
         ]
         assert sorted(held) == [
             f"{endpoint.name}-identity-acr-pull",
+            f"{endpoint.name}-identity-metrics-write",
             f"{endpoint.name}-identity-storage-read",
         ]
 
@@ -286,7 +292,7 @@ def test_every_deployment_waits_for_the_identity_roles(name: str) -> None:
         endpoint = deployment.inputs["endpointName"]
         roles = {
             named(run, ROLE_ASSIGNMENT, f"{endpoint}-identity-{grant}").urn
-            for grant in ("acr-pull", "storage-read")
+            for grant in ("acr-pull", "storage-read", "metrics-write")
         }
         assert roles <= set(deployment.dependencies), deployment.name
 
@@ -317,14 +323,15 @@ def test_role_assignments_are_scoped_to_one_resource() -> None:
         assert names_one_resource(scope), assignment.name
 
 
-def test_role_definitions_are_scoped_and_assignable_to_one_resource() -> None:
+def test_role_definitions_are_scoped_and_assignable_to_the_resource_group_only() -> None:
+    # A definition is not a grant: it lives on the resource group so that every workspace of
+    # the group shares it; its assignments stay on one resource (the test above).
     definitions = of_type(scenario_run("max"), ROLE_DEFINITION)
     assert definitions
+    group = f"/subscriptions/{MOCK_SUBSCRIPTION}/resourceGroups/rg-ml-prod"
     for definition in definitions:
-        scopes = [definition.inputs["scope"], *definition.inputs["assignableScopes"]]
-        for scope in scopes:
-            assert not is_subscription_or_group(scope), definition.name
-            assert names_one_resource(scope), definition.name
+        assert definition.inputs["scope"] == group, definition.name
+        assert definition.inputs["assignableScopes"] == [group], definition.name
 
 
 def test_role_assignment_names_are_guids() -> None:
@@ -365,13 +372,6 @@ def test_max_defines_traffic_operator_and_deployment_developer_roles() -> None:
         "mlw-prod-traffic-operator-role",
     ]
     assert {r.inputs["roleType"] for r in definitions} == {"CustomRole"}
-
-
-def test_custom_roles_are_scoped_and_assignable_only_to_the_workspace() -> None:
-    workspace = workspace_ids("max")["workspace"]
-    for definition in of_type(scenario_run("max"), ROLE_DEFINITION):
-        assert definition.inputs["scope"] == workspace, definition.name
-        assert definition.inputs["assignableScopes"] == [workspace], definition.name
 
 
 def test_traffic_operator_can_write_endpoints() -> None:

@@ -1,9 +1,13 @@
 """The identity an endpoint runs as: a user-assigned managed identity created for it.
 
-It gets exactly what a deployment needs to start: pull images from the workspace's container
-registry (AcrPull) and read model files from the workspace's storage account (Storage Blob
-Data Reader), each scoped to that one resource. Models from an Azure ML registry are read
-through the registry's own permissions, which the registry's owners grant.
+It gets what Azure ML gives a system-assigned endpoint identity, and nothing more: pull images
+from the workspace's container registry (AcrPull), read model files from the workspace's
+storage account (Storage Blob Data Reader) and write metrics to the workspace (AzureML Metrics
+Writer (preview)), each scoped to that one resource. Azure assigns these itself only to a
+system-assigned identity; a user-assigned one gets them from us.
+https://learn.microsoft.com/azure/machine-learning/concept-endpoints-online-auth (read 2026-12-04)
+Models from an Azure ML registry are read through the registry's own permissions, which the
+registry's owners grant (README "Identity").
 https://learn.microsoft.com/azure/machine-learning/how-to-access-resources-from-endpoints-managed-identities
 """
 
@@ -15,14 +19,21 @@ import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
 from components import naming
-from components.azure.roles import ACR_PULL, STORAGE_BLOB_DATA_READER, assign, builtin_role
+from components.azure.roles import (
+    ACR_PULL,
+    AZUREML_METRICS_WRITER,
+    STORAGE_BLOB_DATA_READER,
+    assign,
+    builtin_role,
+)
 from components.azure.workspace import Workspace
 
 
 @dataclass(frozen=True)
 class EndpointIdentity:
     identity: managedidentity.UserAssignedIdentity
-    # Deployments wait for these: without them an image pull or model download fails.
+    # Deployments wait for these: without them an image pull, a model download or the
+    # deployment's metrics fail.
     role_assignments: list[authorization.RoleAssignment]
 
 
@@ -41,6 +52,7 @@ def create_identity(
     grants = (
         ("acr-pull", workspace.container_registry, "registry", ACR_PULL),
         ("storage-read", workspace.storage_account, "storage", STORAGE_BLOB_DATA_READER),
+        ("metrics-write", workspace.id, "workspace", AZUREML_METRICS_WRITER),
     )
     assignments = [
         assign(

@@ -2,13 +2,24 @@
 
 Every assignment is scoped to one resource (a registry, a storage account, the workspace, a
 Key Vault secret), never a subscription or resource group, and named by a GUID derived from
-its inputs, so the same config always yields the same assignment.
+its inputs, so the same config always yields the same assignment. The two custom role
+definitions are defined once per resource group (assignable there, assigned at the
+workspace): a tenant holds at most 5,000 custom roles, so one per workspace would not scale.
+https://learn.microsoft.com/azure/role-based-access-control/custom-roles (read 2026-12-04)
 
-Azure has no permission narrower than "write the endpoint" for changing traffic, so traffic
-operators may also change other endpoint settings; the policy pack (NET-01, ID-01) guards
-those in review. Deployment developers get deployment actions only, never endpoint writes,
-so they cannot move traffic.
+Traffic changes go through the pipeline (`mlep rollout/rollback`, a pull request, `pulumi up`
+in CI), whose identity writes the endpoint. An endpoint PUT that carries a user-assigned
+identity also needs `Microsoft.ManagedIdentity/userAssignedIdentities/assign/action` on that
+identity (ARM's linked authorization check, LinkedAuthorizationFailed otherwise); traffic
+operators deliberately do not get it, so a by-hand `az ml online-endpoint update --traffic`
+fails and every traffic change is reviewed. The incident path is `mlep rollback` through the
+pipeline (README "Role separation"). Deployment developers get deployment actions only, never
+endpoint writes, so they cannot move traffic.
 https://learn.microsoft.com/azure/machine-learning/how-to-assign-roles
+
+Every action below is an operation of the resource provider operations list, read 2026-12-04:
+https://learn.microsoft.com/azure/role-based-access-control/permissions/ai-machine-learning
+(tests/test_azure_roles.py keeps that list and checks each action against it).
 """
 
 from __future__ import annotations
@@ -22,17 +33,23 @@ from components import naming
 from components.azure.workspace import Workspace
 from models.stack import Principal, Roles
 
-# Built-in role definition GUIDs: https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+# Built-in role definition GUIDs, read 2026-12-04:
+# https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
+# "AzureML Metrics Writer (preview)": workspaces/metrics/*/write; what Azure ML assigns a
+# system-assigned endpoint identity on the workspace, besides AcrPull and Storage Blob Data
+# Reader (https://learn.microsoft.com/azure/machine-learning/concept-endpoints-online-auth).
+# https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/ai-machine-learning
+AZUREML_METRICS_WRITER = "635dd51f-9968-44d3-b7fb-6d9a6bd613ae"
 
 _ML = "Microsoft.MachineLearningServices/workspaces"
 
 
 @dataclass(frozen=True)
 class CustomRole:
-    """A custom role scoped to the workspace, for one config list of principals."""
+    """A custom role of the resource group, assigned on the workspace to one config list."""
 
     key: str  # used in logical names: traffic-operator, deployment-developer
     title: str
@@ -43,8 +60,12 @@ class CustomRole:
 TRAFFIC_OPERATOR = CustomRole(
     key="traffic-operator",
     title="traffic operator",
-    description="Reads online endpoints and their deployments and changes endpoint traffic. "
-    "Cannot create or change deployments, read keys or delete anything.",
+    # onlineEndpoints/write marks the traffic side for the pack (ID-03). On an endpoint with
+    # a user-assigned identity it moves no traffic by hand: that also needs assign/action on
+    # the identity, which only the pipeline's identity holds (see the module docstring).
+    description="Reads online endpoints and their deployments and writes endpoints; traffic "
+    "changes run through the pipeline. Cannot create or change deployments, read keys or "
+    "delete anything.",
     actions=(
         f"{_ML}/read",
         f"{_ML}/onlineEndpoints/read",
@@ -57,7 +78,8 @@ DEPLOYMENT_DEVELOPER = CustomRole(
     key="deployment-developer",
     title="deployment developer",
     description="Creates, updates and deletes online deployments and reads their logs and "
-    "the assets they use. Cannot change endpoints or their traffic, or read keys.",
+    "the workspace models, environments and code they use. Cannot change endpoints or their "
+    "traffic, or read keys.",
     actions=(
         f"{_ML}/read",
         f"{_ML}/onlineEndpoints/read",
@@ -65,11 +87,21 @@ DEPLOYMENT_DEVELOPER = CustomRole(
         f"{_ML}/onlineEndpoints/deployments/write",
         f"{_ML}/onlineEndpoints/deployments/delete",
         f"{_ML}/onlineEndpoints/deployments/getLogs/action",
-        f"{_ML}/models/*/read",
-        f"{_ML}/environments/*/read",
-        f"{_ML}/codes/*/read",
+        # The asset containers as well as their versions: `models/*/read` matches only the
+        # versions (`models/versions/read`), not `models/read`.
+        f"{_ML}/models/read",
+        f"{_ML}/models/versions/read",
+        f"{_ML}/environments/read",
+        f"{_ML}/environments/versions/read",
+        f"{_ML}/codes/read",
+        f"{_ML}/codes/versions/read",
     ),
 )
+
+
+def resource_group_id(subscription_id: str, resource_group: str) -> str:
+    """The ARM id of a resource group: the custom roles' scope and assignable scope."""
+    return f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
 
 
 def role_definition_path(subscription_id: str, role_guid: str) -> str:
@@ -109,7 +141,8 @@ def assign(
 
 
 class WorkspaceRoles(pulumi.ComponentResource):
-    """Custom roles for traffic operators and deployment developers, assigned on the workspace.
+    """Custom roles for traffic operators and deployment developers: each defined on the
+    workspace's resource group, assigned on the workspace.
 
     A role is defined only when its principal list is non-empty.
     """
@@ -131,17 +164,21 @@ class WorkspaceRoles(pulumi.ComponentResource):
     def _define_and_assign(
         self, role: CustomRole, members: list[Principal], workspace: Workspace
     ) -> None:
-        scope_key = f"{workspace.resource_group}/{workspace.name}"
-        role_guid = naming.stable_guid(scope_key, "custom-role", role.key)
+        group_id = workspace.subscription_id.apply(
+            lambda sub: resource_group_id(sub, workspace.resource_group)
+        )
         definition = authorization.RoleDefinition(
             naming.custom_role(workspace.name, role.key),
-            role_definition_id=role_guid,
-            # Role names are unique per tenant, so the workspace is part of the name.
-            role_name=f"ml-endpoints {role.title} ({workspace.resource_group}/{workspace.name})",
+            # One name per (resource group, role): a second workspace of the group would
+            # declare the same definition, never a second one.
+            role_definition_id=group_id.apply(lambda gid: naming.custom_role_guid(gid, role.key)),
+            role_name=workspace.subscription_id.apply(
+                lambda sub: naming.custom_role_name(role.title, sub, workspace.resource_group)
+            ),
             description=role.description,
             role_type="CustomRole",
-            scope=workspace.id,
-            assignable_scopes=[workspace.id],
+            scope=group_id,
+            assignable_scopes=[group_id],
             permissions=[authorization.PermissionArgs(actions=list(role.actions))],
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -150,13 +187,16 @@ class WorkspaceRoles(pulumi.ComponentResource):
         definition_id = pulumi.Output.all(workspace.subscription_id, definition.id).apply(
             lambda pair: role_definition_path(pair[0], pair[1].rsplit("/", 1)[-1])
         )
+        scope_key = f"{workspace.resource_group}/{workspace.name}"
         for member in members:
             assign(
                 naming.role_member(workspace.name, role.key, member.id),
                 scope=workspace.id,
                 scope_key=scope_key,
                 role_definition_id=definition_id,
-                role_key=role_guid,
+                # The group's definition (not the workspace's of old): a new assignment name,
+                # so the replacement is created before the old assignment is deleted.
+                role_key=f"{workspace.resource_group}/custom-role/{role.key}",
                 principal_id=member.id,
                 principal_key=member.id,
                 principal_type=member.type,
