@@ -4,6 +4,7 @@ Compare a resource's type with `is_type` (or `kind_of`), never with `==`: the sa
 type has one token per API version, and a rule must match all of them.
 """
 
+import functools
 import re
 
 ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
@@ -109,6 +110,7 @@ _FORMER_EXTENSIONS = {
 }
 
 
+@functools.cache  # a stack has a few dozen types and the pack asks about each per resource
 def kind_of(token: str) -> str:
     """A type token without its API version, under the module that names the type today:
     `azure-native:machinelearningservices/v20240401:OnlineEndpoint` ->
