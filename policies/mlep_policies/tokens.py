@@ -133,6 +133,7 @@ def kind_of(token: str) -> str:
     return f"{provider}:{module}:{name}"
 
 
+@functools.cache  # asked for every resource by every policy: a dict lookup after the first
 def is_type(token: str, *expected: str) -> bool:
     """Whether ``token`` is (any API version of) one of the ``expected`` type tokens."""
     kind = kind_of(token)
