@@ -16,7 +16,7 @@ from models.deployment import DeploymentSpec
 from models.endpoint import EndpointSpec
 from models.errors import Problem
 from models.fields import MAX_TAGS, REQUIRED_TAGS, DataSensitivity
-from models.secrets import looks_secret
+from models.secrets import SECURE_PLACEHOLDER, credential_kind, looks_secret
 from models.stack import AzureStackConfig, KubernetesStackConfig, StackConfig
 
 Check = Callable[[StackConfig], Iterator[Problem]]
@@ -168,16 +168,54 @@ def mirror_is_single_shadow(stack: StackConfig) -> Iterator[Problem]:
 def environment_variables_hold_no_secrets(stack: StackConfig) -> Iterator[Problem]:
     """`environment_variables` never hold secrets: a name such as `DB_PASSWORD`, `HF_TOKEN` or
     `API_KEY` is an error (secrets come from Key Vault)."""
+    # Judged by name (models.secrets.looks_secret) and by value (credential_kind: a URL with a
+    # password, a connection string, a known token prefix, a SAS `sig=`), in tags and model
+    # references too. A `secure:` value reaches the models as the placeholder `[secret]` (mlep
+    # never decrypts offline), and is an error of its own: Pulumi would decrypt it into a plain
+    # environment variable. Under `pulumi up` it arrives decrypted and is judged by name and
+    # value here; the pack's SEC-02 sees it as a secret input.
+    # The value is never echoed back: it may be the secret itself.
+    for name, value in stack.tags.items():
+        yield from _secret_in(f"tags.{name}", f"tag {name!r}", value)
+    for path, endpoint in _endpoints(stack):
+        for name, value in endpoint.tags.items():
+            yield from _secret_in(f"{path}.tags.{name}", f"tag {name!r}", value)
     for path, _, deployment in _deployments(stack):
-        for name in deployment.environment_variables:
-            if looks_secret(name):
-                # The value is not echoed back: it may be the secret itself.
+        for name, value in deployment.tags.items():
+            yield from _secret_in(f"{path}.tags.{name}", f"tag {name!r}", value)
+        model = getattr(deployment, "model", None)
+        if isinstance(model, str):
+            yield from _secret_in(f"{path}.model", "the model reference", model)
+        for name, value in deployment.environment_variables.items():
+            where = f"{path}.environment_variables.{name}"
+            if value == SECURE_PLACEHOLDER:
                 yield Problem(
-                    f"{path}.environment_variables.{name}",
+                    where,
+                    f"{name!r} is a `secure:` config value; Pulumi would decrypt it into a "
+                    "plain environment variable on the deployment",
+                    "keep the secret in Key Vault and pass a Key Vault reference, or mount it "
+                    "with the Secrets Store CSI driver on kubernetes",
+                )
+            elif looks_secret(name):
+                yield Problem(
+                    where,
                     f"{name!r} looks like a secret; environment variables are stored and "
                     "shown in plain text, so secrets never go here",
                     "keep the secret in Key Vault and read it from there at runtime",
                 )
+            else:
+                yield from _secret_in(where, repr(name), value)
+
+
+def _secret_in(where: str, what: str, value: str) -> Iterator[Problem]:
+    """A problem naming ``what`` and the kind of credential when ``value`` holds one."""
+    kind = credential_kind(value)
+    if kind is not None:
+        yield Problem(
+            where,
+            f"{what} holds {kind}; it is stored and shown in plain text, so secrets never go here",
+            "keep the secret in Key Vault and read it from there at runtime",
+        )
 
 
 def auth_mode_fits_target(stack: StackConfig) -> Iterator[Problem]:

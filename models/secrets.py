@@ -23,15 +23,32 @@ KEY_KINDS = frozenset(
 )
 # Words of a name: UPPER, Capitalised, lower runs and numbers (HFToken -> HF, Token).
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-# A credential pasted as a value, whatever the variable is called: storage and service bus
-# keys, SAS signatures, PEM private keys, JWTs, AWS and GitHub keys, Slack tokens, passwords
-# in connection strings.
-SECRET_VALUE = re.compile(
-    r"AccountKey=|SharedAccessSignature=|SharedAccessKey=|[?&]sig=|-----BEGIN [A-Z ]*PRIVATE KEY|"
-    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}|"
-    r"\bxox[abprs]-|(password|pwd)=[^;&\s]+",
-    re.IGNORECASE,
+# Short forms that name a password when they end a longer name (DB_PASS, MYSQL_PWD); alone,
+# PWD is the shell's working directory, and a word merely ending in PASS (BYPASS) is no secret.
+SECRET_ABBREVIATIONS = ("PASS", "PWD")
+# A credential pasted as a value, whatever the variable is called, and the kind of credential
+# a message names (never the value). Token prefixes and AWS key ids are case-sensitive ((?-i:)),
+# so `ASIA` inside a word or `sk` alone is nothing. A Key Vault reference
+# (`name@https://kv.vault.azure.net/...`, `@Microsoft.KeyVault(...)`) and a URL without user
+# info match none of these. Sources: gitleaks' default rules (aws-access-token, github-pat,
+# slack-bot-token, huggingface-access-token, openai-api-key), Checkov CKV_SECRET_*.
+CREDENTIAL_VALUES = (
+    ("a URL with a password", r"\b[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"),
+    ("a connection string key", r"AccountKey=|SharedAccessKey=|SharedAccessSignature="),
+    ("a password in a connection string", r"(password|pwd)=[^;&\s]+"),
+    ("a SAS signature", r"[?&]sig="),
+    ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY"),
+    ("a JSON web token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ"),
+    ("an AWS access key id", r"(?-i:\b(AKIA|ASIA)[0-9A-Z]{16}\b)"),
+    ("a GitHub token", r"(?-i:\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_[A-Za-z0-9_]{22,})"),
+    ("a Slack token", r"(?-i:\bxox[abprs]-[A-Za-z0-9-]+)"),
+    ("a Hugging Face token", r"(?-i:\bhf_[A-Za-z0-9]{30,})"),
+    ("an OpenAI-style API key", r"(?-i:\bsk-[A-Za-z0-9_-]{20,})"),
 )
+_CREDENTIAL_VALUES = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in CREDENTIAL_VALUES]
+# What the stack file reader (mlep.stack.files.SECRET_PLACEHOLDER) and the engine put in place
+# of a `secure:` config value, which is never decrypted offline.
+SECURE_PLACEHOLDER = "[secret]"
 
 
 def looks_secret(name: str) -> bool:
@@ -45,10 +62,12 @@ def looks_secret(name: str) -> bool:
     what the fix for a secret recommends), `KEY_VAULT_SECRET_NAME` the name of a secret,
     `TOKEN_ENDPOINT` a URL, `TOKENIZER_NAME` and `KEYWORDS` nothing secret. A KEY is a
     secret only after a word that makes it a credential (KEY_KINDS: `ACCOUNT_KEY` yes,
-    `CACHE_KEY` no). A trailing number is not the last word: `API_KEY_2` is a key.
+    `CACHE_KEY` no). A trailing number is not the last word: `API_KEY_2` is a key. `PASS` and
+    `PWD` count after another word (`DB_PASS`, `MYSQL_PWD`), not alone (`PWD` is a directory).
 
     Names are only half the check: a credential under an innocent name is caught by its
-    value (SECRET_VALUE), where the value is known.
+    value (credential_kind), where the value is known: `DATABASE_URL` (any `*_URL`) is a
+    secret when its value carries user info with a password.
     """
     words = [word.upper() for word in _WORD.findall(name)]
     while words and words[-1].isdigit():
@@ -59,12 +78,21 @@ def looks_secret(name: str) -> bool:
     return (
         last.endswith(SECRET_WORDS)
         or last in ("SAS", "CONNECTIONSTRING")
+        or (last in SECRET_ABBREVIATIONS and before != "")
         or (before, last) == ("CONNECTION", "STRING")
         or (last == "KEY" and before in KEY_KINDS)
         or (last.endswith("KEY") and last[: -len("KEY")] in KEY_KINDS)
     )
 
 
+def credential_kind(value: str) -> str | None:
+    """The kind of credential ``value`` looks like ("a URL with a password"), or None."""
+    for kind, pattern in _CREDENTIAL_VALUES:
+        if pattern.search(value):
+            return kind
+    return None
+
+
 def holds_credential(value: str) -> bool:
     """Whether ``value`` looks like a credential (a key, token or password in it)."""
-    return SECRET_VALUE.search(value) is not None
+    return credential_kind(value) is not None

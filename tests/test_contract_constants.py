@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 
 from components.azure import online_endpoint, roles
 from components.kubernetes import labels
+from mlep.engine import runtime
 from mlep.engine.runtime import ProgramRun
+from mlep.stack import files
 from models import fields, secrets
 from models.endpoint import RolloutPolicy
 from tests.conftest import run_namespace
@@ -185,6 +187,11 @@ SECRET_NAMES = {
     "AWS_SECRET_ACCESS_KEY": True,
     "API_KEY_2": True,
     "AZURE_CREDENTIALS": True,
+    # PASS and PWD after another word name a password.
+    "DB_PASS": True,
+    "SMTP_PASS": True,
+    "MYSQL_PWD": True,
+    "dbPwd": True,
     # The last word names something else: where the secret is, or nothing secret.
     "HF_TOKEN_PATH": False,
     "PRIVATE_KEY_FILE": False,
@@ -199,12 +206,17 @@ SECRET_NAMES = {
     "KEYWORDS": False,
     "MONKEY": False,
     "LOG_LEVEL": False,
+    "PWD": False,
+    "PASS": False,
+    "BYPASS": False,
+    "COMPASS_MODE": False,
+    "DATABASE_URL": False,
     "": False,
 }
 NAME_WORDS = [
     *("API", "api", "Key", "KEY", "KEYS", "TOKEN", "Token", "TOKENS", "TOKENIZER", "PASSWORD"),
     *("SECRET", "CONNECTION", "STRING", "SAS", "ACCOUNT", "PRIVATE", "CACHE", "PATH", "FILE"),
-    *("HF", "DB", "PG", "2", "10", "x", "MONKEY", "CREDENTIALS"),
+    *("HF", "DB", "PG", "2", "10", "x", "MONKEY", "CREDENTIALS", "PASS", "PWD", "BYPASS", "URL"),
 ]
 
 
@@ -232,10 +244,88 @@ def test_pack_and_models_agree_on_any_name(name: str) -> None:
     assert secrets.looks_secret(name) is pack_looks_secret(name)
 
 
+# ...and values by one rule: the kind of credential a value looks like (None: no credential).
+SECRET_VALUES = {
+    "postgres://app:hunter2@db.internal:5432/fraud": "a URL with a password",
+    "https://user:p%40ss@registry.example.com/v2": "a URL with a password",
+    "redis://:hunter2@cache:6379/0": "a URL with a password",  # a password without a user
+    "amqp://guest:guest@rabbit/": "a URL with a password",
+    "DefaultEndpointsProtocol=https;AccountName=st;AccountKey=abc==": "a connection string key",
+    "Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=r;SharedAccessKey=x": (
+        "a connection string key"
+    ),
+    "Server=db;Database=fraud;User Id=app;Password=hunter2;": "a password in a connection string",
+    "Server=tcp:db,1433;Pwd=hunter2": "a password in a connection string",
+    "https://st.blob.core.windows.net/models/m.pkl?sv=2022-11-02&sr=b&sig=abc%3D": (
+        "a SAS signature"
+    ),
+    "sk-" + "a1B2c3D4e5F6g7H8i9J0": "an OpenAI-style API key",
+    "sk-proj-" + "a" * 40: "an OpenAI-style API key",
+    "hf_" + "aBcDeFgHiJkLmNoPqRsTuVwXyZ01234567": "a Hugging Face token",
+    "ghp_" + "a" * 36: "a GitHub token",
+    "gho_" + "A1" * 18: "a GitHub token",
+    "github_pat_" + "11ABCDEFG0" + "_" + "x" * 59: "a GitHub token",
+    "xoxb-1234-5678-abcdef": "a Slack token",
+    "xoxp-1234-5678-abcdef": "a Slack token",
+    "AKIA" + "IOSFODNN7EXAMPLE": "an AWS access key id",
+    "ASIA" + "IOSFODNN7EXAMPLE": "an AWS access key id",
+    "-----BEGIN RSA PRIVATE KEY-----": "a private key",
+    # Golden: what looks close but is no credential.
+    "kv-ml-prod@https://kv-ml-prod.vault.azure.net/secrets/db-password": None,
+    "@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/db/)": None,
+    "@Microsoft.KeyVault(VaultName=kv;SecretName=db)": None,
+    "https://host.example.com/path?x=1": None,
+    "https://user@host.example.com/path": None,  # user info without a password
+    "postgres://db.internal:5432/fraud": None,
+    "sk": None,
+    "sk-short": None,
+    "task-" + "a" * 30: None,
+    "EURASIA" + "IOSFODNN7EXAMPLE": None,
+    "asia" + "iosfodnn7example": None,
+    "hf_hub_cache": None,
+    "xox": None,
+    "Password": None,
+    "/mnt/secrets-store/db-password": None,
+    "[secret]": None,
+    "": None,
+}
+
+
+def pack_credential_kind(value: str) -> str | None:
+    from mlep_policies import identity  # noqa: PLC0415 (on the path once policy_helpers loads)
+
+    return identity.credential_kind(value)
+
+
+@pytest.mark.parametrize(("value", "kind"), SECRET_VALUES.items(), ids=range(len(SECRET_VALUES)))
+def test_pack_and_models_judge_a_value_alike(value: str, kind: str | None) -> None:
+    assert secrets.credential_kind(value) == kind
+    assert pack_credential_kind(value) == kind
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *("sk-", "hf_", "ghp_", "AKIA", "ASIA", "xoxb-", "://", "u:p@", "@", "sig=", "?"),
+                *("&", "Password=", ";", "AccountKey=", "a" * 8, "A" * 8, "1" * 8, "kv.vault"),
+            ]
+        ),
+        max_size=6,
+    ).map("".join)
+    | st.text(max_size=30)
+)
+def test_pack_and_models_agree_on_any_value(value: str) -> None:
+    assert secrets.credential_kind(value) == pack_credential_kind(value)
+
+
 def test_pack_and_models_look_for_the_same_credential_values() -> None:
     from mlep_policies import identity  # noqa: PLC0415 (on the path once policy_helpers loads)
 
-    assert identity.SECRET_VALUE.pattern == secrets.SECRET_VALUE.pattern
-    assert identity.SECRET_VALUE.flags == secrets.SECRET_VALUE.flags
+    assert identity.CREDENTIAL_VALUES == secrets.CREDENTIAL_VALUES
+    assert identity.SECURE_PLACEHOLDER == secrets.SECURE_PLACEHOLDER
+    # What a `secure:` value becomes offline: the stack file reader's and the engine's placeholder.
+    assert secrets.SECURE_PLACEHOLDER == files.SECRET_PLACEHOLDER == runtime.SECRET
+    assert identity.SECRET_ABBREVIATIONS == secrets.SECRET_ABBREVIATIONS
     assert identity.SECRET_WORDS == secrets.SECRET_WORDS
     assert identity.KEY_KINDS == secrets.KEY_KINDS

@@ -615,6 +615,94 @@ def test_rejects_secret_in_environment_variables(name: str) -> None:
     assert not problem.has_value, "a suspected secret must not be echoed back"
 
 
+CREDENTIAL_VALUES = [
+    pytest.param("postgres://app:hunter2@db:5432/fraud", "a URL with a password", id="url"),
+    pytest.param("Server=db;Password=hunter2", "a password in a connection string", id="server"),
+    pytest.param("AccountName=st;AccountKey=abc==", "a connection string key", id="account-key"),
+    pytest.param("https://st.blob.core.windows.net/c?sv=1&sig=abc", "a SAS signature", id="sas"),
+    pytest.param("sk-" + "a1B2c3D4e5F6g7H8i9J0", "an OpenAI-style API key", id="sk"),
+    pytest.param("hf_" + "a" * 34, "a Hugging Face token", id="hf"),
+    pytest.param("ghp_" + "a" * 36, "a GitHub token", id="ghp"),
+    pytest.param("xoxb-1234-abcd", "a Slack token", id="xoxb"),
+    pytest.param("ASIA" + "IOSFODNN7EXAMPLE", "an AWS access key id", id="aws"),
+]
+NO_CREDENTIALS = [
+    pytest.param("kv@https://kv.vault.azure.net/secrets/db-password", id="key-vault-reference"),
+    pytest.param("@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/db/)", id="kv"),
+    pytest.param("https://api.example.com/v1/score", id="plain-url"),
+    pytest.param("sk", id="sk-alone"),
+    pytest.param("EURASIA" + "IOSFODNN7EXAMPLE", id="asia-in-a-word"),
+]
+
+
+@pytest.mark.parametrize(("value", "kind"), CREDENTIAL_VALUES)
+def test_rejects_a_credential_value_under_an_innocent_name(value: str, kind: str) -> None:
+    namespace = scenario("defaults")
+    deployment(namespace)["environment_variables"] = {"DATABASE_URL": value}
+    problem = problem_at(namespace, f"{DEP}.environment_variables.DATABASE_URL")
+    assert kind in problem.message
+    assert "'DATABASE_URL'" in problem.message
+    assert value not in problem.message + problem.fix
+    assert not problem.has_value, "a suspected secret must not be echoed back"
+
+
+@pytest.mark.parametrize("name", ["DB_PASS", "MYSQL_PWD", "smtpPass"])
+def test_rejects_pass_and_pwd_names(name: str) -> None:
+    namespace = scenario("defaults")
+    deployment(namespace)["environment_variables"] = {name: "hunter2"}
+    assert not problem_at(namespace, f"{DEP}.environment_variables.{name}").has_value
+
+
+@pytest.mark.parametrize("value", NO_CREDENTIALS)
+def test_accepts_values_that_only_resemble_credentials(value: str) -> None:
+    namespace = scenario("defaults")
+    deployment(namespace)["environment_variables"] = {"DATABASE_URL": value, "PWD": "/app"}
+    deployment(namespace)["tags"] = {"source": value}
+    endpoint(namespace)["tags"] = {"source": value}
+    assert parse(namespace).endpoints[0].deployments[0].environment_variables["DATABASE_URL"]
+
+
+def test_rejects_a_secure_config_value_in_environment_variables() -> None:
+    # mlep never decrypts offline: a `secure:` value reaches the models as "[secret]".
+    namespace = scenario("defaults")
+    deployment(namespace)["environment_variables"] = {"DATABASE_URL": "[secret]"}
+    problem = problem_at(namespace, f"{DEP}.environment_variables.DATABASE_URL")
+    assert "secure:" in problem.message
+    assert "Key Vault reference" in problem.fix
+    assert "CSI driver" in problem.fix
+
+
+@pytest.mark.parametrize("where", ["stack", "endpoint", "deployment"])
+def test_rejects_a_credential_in_a_tag(where: str) -> None:
+    namespace = scenario("defaults")
+    secret = "AccountName=st;AccountKey=abc=="
+    if where == "stack":
+        namespace["tags"] = {**namespace["tags"], "storage": secret}
+        path = "tags.storage"
+    elif where == "endpoint":
+        endpoint(namespace)["tags"] = {"storage": secret}
+        path = f"{EP}.tags.storage"
+    else:
+        deployment(namespace)["tags"] = {"storage": secret}
+        path = f"{DEP}.tags.storage"
+    problem = problem_at(namespace, path)
+    assert "'storage'" in problem.message
+    assert "a connection string key" in problem.message
+    assert secret not in problem.message
+
+
+def test_rejects_a_credential_in_the_model_reference() -> None:
+    # A token fits the shape of a version (azureml:NAME:VERSION takes [\w.-]): the shape check
+    # accepts it, the secret check does not.
+    namespace = scenario("defaults")
+    token = "ghp_" + "a" * 36
+    deployment(namespace)["model"] = f"azureml:fraud-model:{token}"
+    problem = problem_at(namespace, f"{DEP}.model")
+    assert "a GitHub token" in problem.message
+    assert token not in problem.message
+    assert not problem.has_value
+
+
 # ---- unknown fields -----------------------------------------------------------------------------
 
 

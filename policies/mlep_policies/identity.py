@@ -12,6 +12,7 @@ from pulumi_policy import (
     PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
+    Secret,
     Severity,
     StackValidationArgs,
 )
@@ -331,7 +332,8 @@ secret_hygiene = resource_policy(
     tunables=SEC01_TUNABLES,
 )
 
-# SEC-02's secret-name rule: a copy of models/secrets.py (looks_secret, SECRET_WORDS, KEY_KINDS),
+# SEC-02's secret rule: a copy of models/secrets.py (looks_secret, SECRET_WORDS, KEY_KINDS,
+# SECRET_ABBREVIATIONS, CREDENTIAL_VALUES, credential_kind),
 # since the pack imports only pulumi_policy and the standard library; a contract test
 # (tests/test_contract_constants.py) keeps the two equal on a table of names. The last word of a
 # name says what the value is: HF_TOKEN and API_KEY hold secrets, HF_TOKEN_PATH and
@@ -344,6 +346,7 @@ KEY_KINDS = frozenset(
         *("SECONDARY", "SECRET", "SHARED", "SIGNING", "SUBSCRIPTION"),
     }
 )
+SECRET_ABBREVIATIONS = ("PASS", "PWD")  # after another word only: MYSQL_PWD, not PWD or BYPASS
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
@@ -359,18 +362,48 @@ def looks_secret(name: str) -> bool:
     return (
         last.endswith(SECRET_WORDS)
         or last in ("SAS", "CONNECTIONSTRING")
+        or (last in SECRET_ABBREVIATIONS and before != "")
         or (before, last) == ("CONNECTION", "STRING")
         or (last == "KEY" and before in KEY_KINDS)
         or (last.endswith("KEY") and last[: -len("KEY")] in KEY_KINDS)
     )
 
 
-SECRET_VALUE = re.compile(
-    r"AccountKey=|SharedAccessSignature=|SharedAccessKey=|[?&]sig=|-----BEGIN [A-Z ]*PRIVATE KEY|"
-    r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}|"
-    r"\bxox[abprs]-|(password|pwd)=[^;&\s]+",
-    re.IGNORECASE,
+# A credential pasted as a value, whatever the variable is called, and the kind of credential
+# a message names (never the value). Token prefixes and AWS key ids are case-sensitive ((?-i:)),
+# so `ASIA` inside a word or `sk` alone is nothing. A Key Vault reference
+# (`name@https://kv.vault.azure.net/...`, `@Microsoft.KeyVault(...)`) and a URL without user
+# info match none of these. Sources: gitleaks' default rules (aws-access-token, github-pat,
+# slack-bot-token, huggingface-access-token, openai-api-key), Checkov CKV_SECRET_*.
+CREDENTIAL_VALUES = (
+    ("a URL with a password", r"\b[a-z][a-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@"),
+    ("a connection string key", r"AccountKey=|SharedAccessKey=|SharedAccessSignature="),
+    ("a password in a connection string", r"(password|pwd)=[^;&\s]+"),
+    ("a SAS signature", r"[?&]sig="),
+    ("a private key", r"-----BEGIN [A-Z ]*PRIVATE KEY"),
+    ("a JSON web token", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ"),
+    ("an AWS access key id", r"(?-i:\b(AKIA|ASIA)[0-9A-Z]{16}\b)"),
+    ("a GitHub token", r"(?-i:\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_[A-Za-z0-9_]{22,})"),
+    ("a Slack token", r"(?-i:\bxox[abprs]-[A-Za-z0-9-]+)"),
+    ("a Hugging Face token", r"(?-i:\bhf_[A-Za-z0-9]{30,})"),
+    ("an OpenAI-style API key", r"(?-i:\bsk-[A-Za-z0-9_-]{20,})"),
 )
+_CREDENTIAL_VALUES = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in CREDENTIAL_VALUES]
+# A `secure:` config value as the pack can see it: mlep's offline placeholder (its plan never
+# decrypts), or a pulumi_policy Secret where the SDK keeps the mark. Under `pulumi preview` the
+# analyzer unwraps secret inputs to their plain values (pulumi_policy/deserialize.py), so there
+# the value is judged by its name and shape like any other.
+SECURE_PLACEHOLDER = "[secret]"
+
+
+def credential_kind(value: str) -> str | None:
+    """The kind of credential ``value`` looks like, or None (models/secrets.py's rule)."""
+    for found, pattern in _CREDENTIAL_VALUES:
+        if pattern.search(value):
+            return found
+    return None
+
+
 SEC02_TUNABLES = {
     "allowedNames": string_list([], "Variable names that look secret but are not."),
 }
@@ -393,21 +426,46 @@ def _no_secret_env(args: ResourceValidationArgs, report: ReportViolation) -> Non
             for source in elements(get(container, "envFrom")):
                 if get(source, "secretRef") not in (None, UNKNOWN):
                     found.append(("envFrom", "loads a whole Secret into the environment"))
+    for message in _secrets_outside_env(args.resource_type, args.props):
+        report(message, None)
     for name, why in found:
         if name.upper() in allowed:
             continue
         report(
             f"environment variable {name!r} {why} (SEC-02). Fix: keep secrets in Key Vault and "
-            "mount them as files (CSI driver), or read them with the workload's identity.",
+            "pass a Key Vault reference, mount them as files (Secrets Store CSI driver), or "
+            "read them with the workload's identity.",
             None,
         )
 
 
+def _secrets_outside_env(resource_type: str, props: Any) -> list[str]:
+    """Messages for credentials in tags (labels on Kubernetes) and in a deployment's model."""
+    messages = []
+    labels = ("metadata", "labels") if resource_type.startswith("kubernetes:") else ("tags",)
+    for key, value in entries(get(props, *labels)).items():
+        if isinstance(value, str) and (what := credential_kind(value)):
+            messages.append(
+                f"tag {str(key)!r} holds {what} (SEC-02). Fix: remove it; tags are readable by "
+                "anyone who can read the resource, keep the secret in Key Vault."
+            )
+    model = get(props, "properties", "model")
+    deployment = tokens.is_type(resource_type, tokens.ONLINE_DEPLOYMENT)
+    if deployment and isinstance(model, str) and (what := credential_kind(model)):
+        messages.append(
+            f"the model reference holds {what} (SEC-02). Fix: reference a registered model "
+            "(azureml:NAME:VERSION) and keep credentials in Key Vault."
+        )
+    return messages
+
+
 def _judge(name: str, value: Any) -> list[tuple[str, str]]:
+    if value == SECURE_PLACEHOLDER or isinstance(value, Secret):
+        return [(name, "is a secret (`secure:`) config value that Pulumi decrypts into it")]
     if not isinstance(value, str) or not value:
         return []
-    if SECRET_VALUE.search(value):
-        return [(name, "holds a value that looks like a credential")]
+    if what := credential_kind(value):
+        return [(name, f"holds {what}")]
     if looks_secret(name):
         return [(name, "is named like a secret and set to a literal value")]
     return []
@@ -415,8 +473,10 @@ def _judge(name: str, value: Any) -> list[tuple[str, str]]:
 
 no_secret_env = resource_policy(
     "sec-02-no-secret-env",
-    description="No secret-looking values in environment variables of Azure deployments or "
-    "Kubernetes containers, and no Secrets read into the environment (SEC-02).",
+    description="No secrets in environment variables of Azure deployments or Kubernetes "
+    "containers, tags or model URLs, judged by name and by value (credential URLs, connection "
+    "strings, token prefixes, SAS sig=), no secure: config values and no Secrets read into the "
+    "environment; Key Vault references are allowed (SEC-02).",
     level=MANDATORY,
     severity=Severity.CRITICAL,
     remediation="Remove the value from environment_variables; store it in Key Vault and read "
