@@ -56,7 +56,9 @@ def golden(target: str, name: str) -> tuple[str, dict[str, Any]]:
 
 
 def check(resource_type: str, props: dict[str, Any], count: int) -> list[str]:
-    return assert_violations(SEC02, resource_args(resource_type, props), count, "SEC-02" * count)
+    return assert_violations(
+        SEC02, resource_args(resource_type, props), count, "SEC-02" if count else ""
+    )
 
 
 def azure_env(variables: dict[str, Any]) -> tuple[str, dict[str, Any]]:
