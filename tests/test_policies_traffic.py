@@ -26,10 +26,13 @@ from pulumi_policy.proxy import (
     UNKNOWN_STRING_VALUE,
 )
 
+from mlep.engine.policy import load_policies, resolve_config
 from mlep.engine.runtime import ProgramRun, Registration
+from mlep.errors import UsageError
 from tests.conftest import run_namespace
 from tests.policy_helpers import (
     ABSENT,
+    POLICIES_DIR,
     changed,
     endpoint_props,
     not_applicable_reason,
@@ -851,6 +854,16 @@ def test_trf09_passes_deployments_without_live_traffic() -> None:
     check(TRF09, stack_args(resources), [])
 
 
+def test_trf09_reports_a_first_canary_of_1_percent_without_alerts() -> None:
+    """The smallest live share is still live: a first 1% step without alerts is a finding
+    (issue 18, point 7: a `share <= 1` mutant survived every other test)."""
+    resources = without(declared("azure"), *FRAUD_ALERTS)
+    set_traffic(resources, {"blue": 99, "green": 1, "shadow": 0})
+    messages = [message for message, _ in reports(policy(TRF09), stack_args(resources))]
+    assert any("'green' takes 1%" in m for m in messages), messages
+    assert not any("'shadow'" in m for m in messages), messages
+
+
 def deployment_scoped_alerts(traffic: dict[str, Any]) -> list[Registration]:
     """fraud-scoring alerted for blue only: latency scoped to the blue deployment, server
     errors queried for DeploymentName "blue"; no endpoint-wide alert."""
@@ -1159,3 +1172,30 @@ def test_trf05_reports_a_backend_filter_mirror_to_a_service_not_in_the_stack() -
         to=[mirror_filter("fraud-scoring-next", percent=10)],
     )
     check(TRF05, stack_args(resources), ["TRF-05"])
+
+
+@pytest.mark.parametrize(
+    ("tunable", "value", "accepted"),
+    [
+        ("maxStepPercent", 1, True),
+        ("maxStepPercent", 100, True),
+        ("maxStepPercent", 0, False),
+        ("maxStepPercent", 101, False),
+        ("maxCanaryPercent", 1, True),
+        ("maxCanaryPercent", 100, True),
+        ("maxCanaryPercent", 0, False),
+        ("maxCanaryPercent", 101, False),
+    ],
+)
+def test_step_tunables_are_bounded_1_to_100(tunable: str, value: int, accepted: bool) -> None:
+    """The bounds of the step rules' config schema (issue 18, point 7), as the CLI checks
+    a policy config against it before Configure."""
+    policies = load_policies(POLICIES_DIR)
+    config = {"trf-06-08-traffic-steps": {tunable: value}}
+    if accepted:
+        assert resolve_config(policies, config)["trf-06-08-traffic-steps"].properties == {
+            tunable: value
+        }
+    else:
+        with pytest.raises(UsageError, match=tunable):
+            resolve_config(policies, config)
