@@ -29,6 +29,7 @@ from typing import Any
 from mlep.engine.policy import Violation
 from mlep.engine.policy_config import environment_file
 from mlep.errors import UsageError
+from mlep.stack.previous import is_file_base
 from mlep.stack.ref import StackRef
 from models.stack import StackConfig
 
@@ -60,7 +61,7 @@ class BaseRules:
 def rules_at(stack: StackRef, base: str) -> BaseRules | None:
     """The rules at git revision ``base``; None when ``base`` is a file (a plan document or a
     stack output) or the stack file did not exist there (a first deploy)."""
-    if Path(base).suffix == ".json" or Path(base).is_file() or not stack.exists_at(base):
+    if is_file_base(base) or not stack.exists_at(base):
         return None
     config = stack.load(base)[1]
     configs: dict[str, dict[str, Any] | None] = {}

@@ -115,7 +115,7 @@ def plan_stack(
             by_base = stack_policy_config(pack, config, previous, policy_config, judged_by=rules)
             base_result = _evaluate(judge or pack, run.resources, by_base)
             edited = pack_differs(pack, judge)
-        found = relaxations(rules, config, _environment_config(pack, config), edited)
+        found = relaxations(rules, config, environment_config(pack, config.environment), edited)
         relaxed = [relaxed_finding(found, moves_traffic(rules, config))] if found else []
         violations = strictest(base_result.violations, violations, relaxed)
         not_applicable = sorted(set(not_applicable) & set(base_result.not_applicable))
@@ -135,7 +135,3 @@ def _evaluate(pack: Path, resources: list[Any], config: dict[str, Any]) -> PackR
     why), else in the pack's own process (pack_process.py)."""
     evaluate = policy.evaluate if sdk.mode().shortcuts else pack_process.run_pack
     return evaluate(pack, resources, config)
-
-
-def _environment_config(pack: Path, config: StackConfig) -> dict[str, Any]:
-    return environment_config(pack, config.environment)

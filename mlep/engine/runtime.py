@@ -80,8 +80,7 @@ class _Recorder:
         self.registrations: list[Registration] = []
         self._lock = threading.Lock()
 
-    def __call__(self, request: Any) -> None:
-        urn = _urn(request.parent, request.type, request.name)
+    def __call__(self, request: Any, urn: str) -> None:
         inputs = json_format.MessageToDict(request.object) if request.HasField("object") else {}
         dependencies = set(request.dependencies)
         for deps in request.propertyDependencies.values():
@@ -102,13 +101,6 @@ class _Recorder:
         )
         with self._lock:
             self.registrations.append(registration)
-
-
-def _urn(parent: str, type_: str, name: str) -> str:
-    """The URN the engine gives a resource (as the SDK's mock monitor computes it)."""
-    if parent:
-        type_ = f"{parent.split('::')[2].rsplit('$', maxsplit=1)[-1]}${type_}"
-    return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
 
 
 def wire_to_plain(value: Any) -> Any:

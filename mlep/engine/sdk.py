@@ -98,6 +98,10 @@ def _major_minor(version: str) -> tuple[int, int] | None:
     return (int(match[1]), int(match[2])) if match else None
 
 
+# Called with each RegisterResource request and the URN the monitor gave it.
+Record = Callable[[Any, str], None]
+
+
 # --- The recording monitor -------------------------------------------------------------------
 
 
@@ -109,12 +113,12 @@ class PublicMonitor(sdk_mocks.MockMonitor):
     values, secrets unwrapped) and serialises their answer again, on a nested event loop.
     """
 
-    def __init__(self, mocks: pulumi.runtime.Mocks, record: Callable[[Any], None]) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, record: Record) -> None:
         super().__init__(mocks)
         self._record = record
 
     def RegisterResource(self, request: Any) -> Any:
-        self._record(request)
+        self._record(request, self.make_urn(request.parent, request.type, request.name))
         return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
 
@@ -130,14 +134,14 @@ class WireMonitor(sdk_mocks.MockMonitor):
     monitor above is the way out.
     """
 
-    def __init__(self, mocks: pulumi.runtime.Mocks, record: Callable[[Any], None]) -> None:
+    def __init__(self, mocks: pulumi.runtime.Mocks, record: Record) -> None:
         super().__init__(mocks)
         self._record = record
         self._lock = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:
-        self._record(request)
         urn = self.make_urn(request.parent, request.type, request.name)
+        self._record(request, urn)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
         inputs = json_format.MessageToDict(request.object) if request.HasField("object") else {}
@@ -176,7 +180,7 @@ class WireMonitor(sdk_mocks.MockMonitor):
         return response
 
 
-def monitor(mocks: pulumi.runtime.Mocks, record: Callable[[Any], None]) -> sdk_mocks.MockMonitor:
+def monitor(mocks: pulumi.runtime.Mocks, record: Record) -> sdk_mocks.MockMonitor:
     """The monitor of this process's mode."""
     return (WireMonitor if mode().shortcuts else PublicMonitor)(mocks, record)
 

@@ -56,12 +56,17 @@ def previous_from_config(config: StackConfig) -> PreviousTraffic:
     }
 
 
+def is_file_base(base: str) -> bool:
+    """Whether ``base`` names a file (a plan document or stack output), not a git revision."""
+    path = Path(base)
+    return path.suffix == ".json" or path.is_file()
+
+
 def load_previous(stack: StackRef, base: str) -> PreviousTraffic:
     """The traffic at ``base``: a plan document or stack output file, else a git revision
     (with each endpoint's stable deployment from the history before it)."""
-    path = Path(base)
-    if path.suffix == ".json" or path.is_file():
-        return read_previous(path)
+    if is_file_base(base):
+        return read_previous(Path(base))
     declared = previous_from_config(stack.load(base)[1])
     stable = stable_deployments(stack, base)
     return {
