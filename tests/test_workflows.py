@@ -6,8 +6,10 @@ or log in to the cloud."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +276,80 @@ def test_bin_test_audits_the_workflows_with_the_locked_zizmor() -> None:
     assert "zizmor --offline --no-progress --config .github/zizmor.yml .github/workflows" in script
     assert script.index("lint-imports") < script.index("zizmor") < script.index("pytest")
     assert re.search(r"^zizmor==\S+ \\$", (ROOT / "requirements.lock").read_text(), re.MULTILINE)
+
+
+def _judge_step() -> dict[str, Any]:
+    (step,) = [s for s in load("pulumi-up.yml")["jobs"]["up"]["steps"] if s.get("id") == "judge"]
+    return step
+
+
+def _run_judge(repo: Path, rules: str) -> tuple[str, str]:
+    """The deploy job's judge step, run by bash against a real git repository."""
+    output = repo / "github-output"
+    output.write_text("")
+    subprocess.run(
+        ["bash", "-e", "-o", "pipefail", "-c", _judge_step()["run"]],
+        cwd=repo,
+        env={**os.environ, "RULES": rules, "GITHUB_OUTPUT": str(output)},
+        check=True,
+        capture_output=True,
+    )
+    marker = (repo / "judge" / "policies" / "__main__.py").read_text()
+    return marker, output.read_text()
+
+
+_NO_SIGN = ("-c", "commit.gpgsign=false")
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        [
+            "git",
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "commit.gpgsign=false",
+            *args,
+        ],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return done.stdout.strip()
+
+
+@pytest.fixture
+def pushed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, str]:
+    """A repository where a push changed the pack: (repo, the commit before the push)."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
+    repo = tmp_path / "repo"
+    (repo / "policies").mkdir(parents=True)
+    (repo / "policies" / "__main__.py").write_text("# the base's pack\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-q", "-m", "base")
+    before = _git(repo, "rev-parse", "HEAD")
+    (repo / "policies" / "__main__.py").write_text("# the pushed change's pack\n")
+    _git(repo, "commit", "-q", "-am", "the change")
+    return repo, before
+
+
+def test_the_deploy_judge_is_the_pack_of_the_commit_before_the_push(
+    pushed: tuple[Path, str],
+) -> None:
+    repo, before = pushed
+    marker, output = _run_judge(repo, before)
+    assert marker == "# the base's pack\n"
+    assert output == f"rules={before}\n"
+    assert _judge_step()["env"]["RULES"] == "${{ inputs.rules }}"
+
+
+def test_the_first_deploy_is_judged_by_its_own_pack(pushed: tuple[Path, str]) -> None:
+    """GitHub sends forty zeros as `before` for the first push of a branch."""
+    repo, _ = pushed
+    marker, output = _run_judge(repo, "0" * 40)
+    assert marker == "# the pushed change's pack\n"
+    assert output == "rules=\n"
