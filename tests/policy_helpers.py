@@ -27,6 +27,7 @@ from pulumi_policy import (
     PolicyResourceOptions,
     ResourceValidationArgs,
     StackValidationArgs,
+    StackValidationPolicy,
 )
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _NotApplicableError as NotApplicable
@@ -178,10 +179,24 @@ def stack_args(
     return StackValidationArgs(list(built.values()), dict(config) if config is not None else None)
 
 
+def alone(args: ResourceValidationArgs) -> StackValidationArgs:
+    """One resource's args as a stack policy takes them: a stack of that resource alone. The
+    traffic rules read the whole stack (routes reach deployments through Services); a test
+    that judges one traffic resource gives them that resource."""
+    resource = PolicyResource(
+        args.resource_type, args.props, args.urn, args.name, args.opts, None, None, [], {}
+    )
+    config = args.get_config()
+    return StackValidationArgs([resource], dict(config) if config is not None else None)
+
+
 def reports(policy: Policy, args: Any) -> list[tuple[str, str | None]]:
     """Every (message, urn) the policy reports; fails if it returns an awaitable. A policy that
-    declares itself not applicable (`args.not_applicable`) reports nothing."""
+    declares itself not applicable (`args.not_applicable`) reports nothing. A stack policy
+    given one resource's args judges the stack of that resource alone."""
     found: list[tuple[str, str | None]] = []
+    if isinstance(policy, StackValidationPolicy) and isinstance(args, ResourceValidationArgs):
+        args = alone(args)
 
     def report(message: str, urn: str | None = None) -> None:
         found.append((message, urn))
@@ -195,6 +210,8 @@ def reports(policy: Policy, args: Any) -> list[tuple[str, str | None]]:
 
 def not_applicable_reason(policy: Policy, args: Any) -> str | None:
     """The reason the policy gives for not applying to ``args``, or None when it applied."""
+    if isinstance(policy, StackValidationPolicy) and isinstance(args, ResourceValidationArgs):
+        args = alone(args)
     try:
         policy.validate(args, lambda message, urn=None: None)  # type: ignore[attr-defined]
     except NotApplicable as error:

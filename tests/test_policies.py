@@ -629,6 +629,49 @@ def test_trf05_matches_deployments_whose_names_are_unknown_at_preview(field: str
     assert_stack_violations(stack, 0)
 
 
+def _endpoint_names_unknown(stack: list[StackResource]) -> list[StackResource]:
+    """The stack as a preview of new endpoints shows it: each deployment's endpointName is the
+    endpoint's output, unknown until the endpoint exists."""
+    for resource in stack:
+        if resource.type == DEPLOYMENT:
+            resource.inputs["endpointName"] = UNKNOWN_STRING_VALUE
+    return stack
+
+
+def test_trf05_preview_reads_an_unknown_endpoint_name_from_the_endpoint_it_waits_for() -> None:
+    """churn's traffic names `blue`, a deployment of fraud-scoring only. With every endpoint
+    name unknown, the lookup used to take fraud-scoring's blue for churn's (issue 18, point 7)."""
+    fraud = golden_stack()
+    churn = golden_stack(("gbm-v3",), {"gbm-v3": 75.0, "blue": 25.0}, endpoint="churn-propensity")
+    stack = _endpoint_names_unknown(fraud + churn)
+    (message,) = assert_stack_violations(stack, 1, "TRF-01")
+    assert "endpoint 'churn-propensity': traffic names 'blue'" in message
+
+
+def test_trf05_preview_with_unknown_endpoint_names_passes_the_golden_stacks() -> None:
+    assert_stack_violations(_endpoint_names_unknown(golden_stack() + churn_stack()), 0)
+
+
+def test_trf05_preview_waits_for_the_deployment_of_its_own_endpoint() -> None:
+    """fraud's traffic stops waiting for its green; churn's green (same name, other endpoint)
+    does not stand in for it once endpoint names come from the endpoints waited for."""
+    fraud = golden_stack()
+    churn = golden_stack(("green",), {"green": 100.0}, endpoint="churn-propensity")
+    traffic_resource(fraud).dependencies.remove(resource_urn(DEPLOYMENT, "fraud-scoring-green"))
+    traffic_resource(fraud).dependencies.append(resource_urn(DEPLOYMENT, "churn-propensity-green"))
+    (message,) = assert_stack_violations(_endpoint_names_unknown(fraud + churn), 1, "TRF-05")
+    assert "'green'" in message
+
+
+def test_trf05_preview_without_a_known_endpoint_still_matches_any() -> None:
+    """No endpoint among the dependencies names it: the name may be anything until `up`."""
+    stack = _endpoint_names_unknown(golden_stack())
+    for resource in stack:
+        if resource.type == DEPLOYMENT:
+            resource.dependencies = []
+    assert_stack_violations(stack, 0)
+
+
 def test_trf05_skips_weights_unknown_at_preview() -> None:
     assert_stack_violations(golden_stack(traffic={"blue": 75.0, "green": UNKNOWN_NUMBER_VALUE}), 0)
 

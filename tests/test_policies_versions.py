@@ -250,6 +250,13 @@ def _service_exposed(inputs: dict[str, Any]) -> None:
     inputs["spec"]["type"] = "LoadBalancer"
 
 
+def _route_mirror(inputs: dict[str, Any]) -> None:
+    for rule in inputs["spec"]["rules"]:
+        for filter_ in rule.get("filters", []):
+            if filter_["type"] == "RequestMirror":
+                filter_["requestMirror"]["percent"] = 60.0
+
+
 EDITS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     ("azure", "OnlineDeployment", _secret_env),
     ("azure", "OnlineDeployment", _many_tags),
@@ -260,6 +267,7 @@ EDITS: list[tuple[str, str, Callable[[dict[str, Any]], None]]] = [
     ("azure", "Deployment", _kubernetes_endpoint),
     ("kubernetes", "Deployment", _secret_env),
     ("kubernetes", "HTTPRoute", _split_weights),
+    ("kubernetes", "HTTPRoute", _route_mirror),
     ("kubernetes", "Service", _service_exposed),
 ]
 
@@ -314,7 +322,6 @@ FIRING_RESOURCE_POLICIES = {
         "sec-01-secret-expiry",
         "sec-02-no-secret-env",
         "trf-01-traffic-weights",
-        "trf-02-03-mirror-traffic",
         "trf-04-managed-only-features",
         "trf-11-endpoint-protected",
         "av-02-autoscale-sane",
@@ -343,11 +350,19 @@ def test_resource_policies_report_the_same_under_versioned_tokens(target: str, p
 
 def removals(target: str) -> Iterator[tuple[str, list[Registration]]]:
     """The max scenario, then the max scenario without each resource in turn, then without
-    every dependency (a stack policy fires when a companion is missing)."""
+    every dependency (a stack policy fires when a companion is missing), then with each of the
+    breakages above (the traffic rules judge the whole stack)."""
     resources = declared(target)
     yield "golden", resources
     for resource in resources:
         yield f"without {resource.name}", [r for r in resources if r is not resource]
+    for index, resource in enumerate(resources):
+        for edit_target, type_name, edit in EDITS:
+            if edit_target == target and resource.type.endswith(f":{type_name}"):
+                inputs = copy.deepcopy(resource.inputs)
+                edit(inputs)
+                changed = dataclasses.replace(resource, inputs=inputs)
+                yield edit.__name__, [*resources[:index], changed, *resources[index + 1 :]]
     yield "no dependencies", [dataclasses.replace(r, dependencies=[]) for r in resources]
 
 
@@ -367,6 +382,7 @@ def stack_cases(target: str, pick: Pick) -> dict[str, set[str]]:
 FIRING_STACK_POLICIES = {
     "azure": {
         "net-02-workspace-private-link",
+        "trf-02-03-mirror-traffic",
         "trf-05-traffic-waits-for-deployments",
         "trf-09-live-deployments-alerted",
         "av-01-enough-instances",
@@ -375,6 +391,7 @@ FIRING_STACK_POLICIES = {
     },
     "kubernetes": {
         "net-04-namespace-isolated",
+        "trf-02-03-mirror-traffic",
         "trf-09-live-deployments-alerted",
         "av-01-enough-instances",
         "av-04-hpa-and-pdb",

@@ -35,6 +35,7 @@ from mlep_policies.reading import (
     resource_id_parts,
     text,
 )
+from mlep_policies.routing import Services
 
 
 def _private(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -170,9 +171,13 @@ NET04_TUNABLES = {
 def _namespace_isolated(args: StackValidationArgs, report: ReportViolation) -> None:
     config = settings(args, NET04_TUNABLES)
     policies = [r for r in args.resources if tokens.is_type(r.resource_type, tokens.NETWORK_POLICY)]
+    services: Services | None = None
     for resource in args.resources:
         if tokens.is_type(resource.resource_type, tokens.K8S_SERVICE):
             _check_service(resource, report)
+        elif tokens.is_type(resource.resource_type, tokens.INGRESS):
+            services = services or Services(args.resources)
+            _check_ingress(resource, services, report)
     serving: dict[str, list[PolicyResource]] = defaultdict(list)
     for resource in args.resources:
         if kind(resource.resource_type) in tokens.WORKLOAD_KINDS:
@@ -229,12 +234,47 @@ def _check_service(resource: PolicyResource, report: ReportViolation) -> None:
             "behind the Gateway (NET-04). Fix: use type ClusterIP.",
             resource.urn,
         )
+    elif service_type == "ExternalName":
+        # A DNS alias the Gateway would follow out of the namespace (or, pointed at another
+        # Service's name, into it): Kubernetes docs "ExternalName"; Kyverno
+        # restrict-service-external-names.
+        report(
+            f"Service {name!r} is of type ExternalName (to "
+            f"{get(resource.props, 'spec', 'externalName')!r}); a route through it leaves the "
+            "serving namespace's isolation (NET-04). Fix: use a ClusterIP Service that "
+            "selects the serving pods.",
+            resource.urn,
+        )
     if elements(get(resource.props, "spec", "externalIPs")):
         report(
             f"Service {name!r} sets externalIPs (NET-04). Fix: remove externalIPs; expose "
             "endpoints through the Gateway.",
             resource.urn,
         )
+
+
+def _check_ingress(ingress: PolicyResource, services: Services, report: ReportViolation) -> None:
+    """An Ingress is a second door beside the Gateway: no auth policy, no NetworkPolicy
+    allow rule of ours names its controller. Backends as networking.k8s.io/v1 writes them
+    (`service.name`) and as v1beta1 and extensions/v1beta1 did (`serviceName`)."""
+    namespace = namespace_of(ingress.props)
+    spec = get(ingress.props, "spec")
+    backends = [get(spec, "defaultBackend"), get(spec, "backend")] + [
+        get(path, "backend")
+        for rule in elements(get(spec, "rules"))
+        for path in elements(get(rule, "http", "paths"))
+    ]
+    names = {get(b, "service", "name") for b in backends} | {
+        get(b, "serviceName") for b in backends
+    }
+    for name in sorted(n for n in names if isinstance(n, str)):
+        if (namespace, name) in services.by_ref and services.reach(namespace, name, None):
+            report(
+                f"Ingress {get(ingress.props, 'metadata', 'name')!r} exposes the serving Service "
+                f"{name!r}, bypassing the Gateway and its auth (NET-04). Fix: remove the Ingress; "
+                "endpoints are reached through their HTTPRoute.",
+                ingress.urn,
+            )
 
 
 def _policy_types(policy: PolicyResource) -> list[str]:
@@ -303,12 +343,13 @@ def _open_peers(policy: PolicyResource, config: dict[str, Any]) -> list[str]:
 namespace_isolated = stack_policy(
     "net-04-namespace-isolated",
     description="Kubernetes: serving pods have a default-deny NetworkPolicy and an allow rule "
-    "from the gateway only; no Service of type LoadBalancer or NodePort, no externalIPs "
-    "(NET-04).",
+    "from the gateway only; no Service of type LoadBalancer, NodePort or ExternalName, no "
+    "externalIPs, no Ingress to a serving Service (NET-04).",
     level=MANDATORY,
     severity=Severity.HIGH,
     remediation="Keep the program's NetworkPolicies (stack default deny, per-endpoint allow "
-    "from the Gateway's proxies) and ClusterIP Services.",
+    "from the Gateway's proxies) and ClusterIP Services; reach endpoints through their "
+    "HTTPRoute, not an Ingress.",
     validate=_namespace_isolated,
     tunables=NET04_TUNABLES,
 )

@@ -38,8 +38,8 @@ from mlep_policies.reading import (
     resource_id_parts,
     same,
     text,
-    traffic_settings,
 )
+from mlep_policies.routing import stack_traffic
 
 AV01_TUNABLES = {
     "minInstances": integer(3, 1, 50, "Fewest instances of a deployment with live traffic."),
@@ -49,11 +49,10 @@ AV01_TUNABLES = {
 def _live(resources: list[PolicyResource]) -> set[tuple[str, str]]:
     """(endpoint, deployment) of every deployment with a live share."""
     live = set()
-    for resource in resources:
-        for setting in traffic_settings(resource.resource_type, resource.props):
-            for deployment, share in (setting.shares() or {}).items():
-                if share > 0:
-                    live.add((setting.endpoint, deployment))
+    for found in stack_traffic(resources):
+        for deployment, share in (found.traffic.shares() or {}).items():
+            if share > 0:
+                live.add((found.traffic.endpoint, deployment))
     return live
 
 

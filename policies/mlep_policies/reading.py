@@ -74,15 +74,18 @@ def _is_list(value: Any) -> bool:
 class EndpointTraffic:
     """An endpoint's traffic as some resource in the stack sets it (unknown weights UNKNOWN).
 
-    ``route`` is True for a Gateway API HTTPRoute, whose weights are relative (any sum);
-    Azure ML's are percentages that sum to 100. Deployment names are the endpoint's own: a
-    route's backend `<endpoint>-<deployment>` is the deployment `<deployment>`.
+    ``route`` is True for one rule of a Gateway API route, whose weights are relative: a
+    deployment's share is its weight over the rule's total, ``other`` being the weight of the
+    rule's backends that reach no deployment of this endpoint. Azure ML's weights are
+    percentages that sum to 100. Deployment names are the endpoint's own (routing.py resolves
+    a route's backends to them).
     """
 
     endpoint: str
     traffic: dict[str, Any] | None
     mirror: dict[str, Any] | None
     route: bool = False
+    other: Any = 0.0
 
     def shares(self) -> dict[str, float] | None:
         """Each deployment's live share in percent; None when a weight is unknown or invalid."""
@@ -93,7 +96,10 @@ class EndpointTraffic:
         known = {k: float(v) for k, v in numbers.items() if v is not None}
         if not self.route:
             return known
-        total = sum(known.values())
+        other = as_number(self.other)
+        if other is None or other < 0:
+            return None
+        total = sum(known.values()) + other
         return {k: (100 * v / total if total else 0.0) for k, v in known.items()}
 
     def mirror_shares(self) -> dict[str, float] | None:
@@ -123,8 +129,9 @@ def endpoint_definitions(resource_type: str, props: Any) -> list[Any]:
 
 
 def traffic_settings(resource_type: str, props: Any) -> Iterator[EndpointTraffic]:
-    """Traffic set by an OnlineEndpoint itself, by an ARM template that PUTs one, or by an
-    HTTPRoute. An endpoint whose name is unknown during preview is skipped."""
+    """Azure traffic, set by an OnlineEndpoint itself or by an ARM template that PUTs one (a
+    route's traffic depends on the Services of the stack: routing.stack_traffic). An endpoint
+    whose name is unknown during preview is skipped."""
     if tokens.is_type(resource_type, tokens.ONLINE_ENDPOINT):
         name = get(props, "endpointName")
         if isinstance(name, str):
@@ -142,8 +149,6 @@ def traffic_settings(resource_type: str, props: Any) -> Iterator[EndpointTraffic
                     _weights(get(item, "properties", "traffic")),
                     _weights(get(item, "properties", "mirrorTraffic")),
                 )
-    elif tokens.is_type(resource_type, tokens.HTTP_ROUTE):
-        yield from _route_traffic(props)
 
 
 def route_endpoint(props: Any) -> str | None:
@@ -155,41 +160,12 @@ def route_endpoint(props: Any) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
-def _route_traffic(props: Any) -> Iterator[EndpointTraffic]:
-    endpoint = route_endpoint(props)
-    if endpoint is None:
-        return
-    for rule in elements(get(props, "spec", "rules")):
-        backends = elements(get(rule, "backendRefs"))
-        if not backends:
-            continue
-        traffic: dict[str, Any] = {}
-        for backend in backends:
-            name = get(backend, "name")
-            if isinstance(name, str):
-                # Gateway API: an omitted weight is 1.
-                weight = get(backend, "weight")
-                traffic[_deployment(endpoint, name)] = 1.0 if weight is None else weight
-        mirror: dict[str, Any] = {}
-        for filter_ in route_filters(rule):
-            if get(filter_, "type") != "RequestMirror":
-                continue
-            name = get(filter_, "requestMirror", "backendRef", "name")
-            if isinstance(name, str):
-                mirror[_deployment(endpoint, name)] = mirror_percent(get(filter_, "requestMirror"))
-        yield EndpointTraffic(endpoint, traffic, mirror, route=True)
-
-
 def route_filters(rule: Any) -> list[Any]:
     """A route rule's filters and those of each of its backendRefs."""
     filters = elements(get(rule, "filters"))
     return filters + [
         f for b in elements(get(rule, "backendRefs")) for f in elements(get(b, "filters"))
     ]
-
-
-def _deployment(endpoint: str, backend: str) -> str:
-    return backend.removeprefix(f"{endpoint}-")
 
 
 def mirror_percent(mirror: Any) -> Any:

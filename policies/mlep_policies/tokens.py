@@ -31,6 +31,10 @@ HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 HTTP_ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+# Every Gateway API route kind sends traffic to backendRefs (HTTPRoute and GRPCRoute in v1,
+# TLSRoute, TCPRoute and UDPRoute in v1alpha2/v1alpha3): gateway-api apis/v1/*route_types.go.
+ROUTE_GROUP = "gateway.networking.k8s.io"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 SECURITY_POLICY = "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy"
 PROMETHEUS_RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
 # Kinds whose pods serve (a pod template under spec.template, or the Pod itself).
@@ -138,6 +142,13 @@ def is_type(token: str, *expected: str) -> bool:
     """Whether ``token`` is (any API version of) one of the ``expected`` type tokens."""
     kind = kind_of(token)
     return any(kind == kind_of(e) for e in expected)
+
+
+@functools.cache
+def is_route(token: str) -> bool:
+    """Whether ``token`` is a Gateway API route of any kind and version."""
+    kind = kind_of(token)
+    return kind.startswith(f"kubernetes:{ROUTE_GROUP}:") and kind.endswith("Route")
 
 
 TAGGABLE_KINDS = frozenset(kind_of(t) for t in TAGGABLE)

@@ -25,6 +25,7 @@ from mlep_policies.reading import (
     text,
     traffic_settings,
 )
+from mlep_policies.routing import Services, stack_traffic
 from mlep_policies.traffic_split import percent_text
 
 
@@ -32,13 +33,10 @@ def _waits_for_deployments(args: StackValidationArgs, report: ReportViolation) -
     deployments = _Deployments(
         [r for r in args.resources if tokens.is_type(r.resource_type, tokens.ONLINE_DEPLOYMENT)]
     )
-    services = {
-        f"{namespace_of(r.props)}/{text(get(r.props, 'metadata', 'name'))}": r.urn
-        for r in args.resources
-        if tokens.is_type(r.resource_type, tokens.K8S_SERVICE)
-    }
+    services: Services | None = None
     for resource in args.resources:
-        if tokens.is_type(resource.resource_type, tokens.HTTP_ROUTE):
+        if tokens.is_route(resource.resource_type):
+            services = services or Services(args.resources)
             _route_waits_for_services(resource, services, report)
             continue
         for setting in traffic_settings(resource.resource_type, resource.props):
@@ -71,15 +69,15 @@ class _Deployments:
         self._known: dict[tuple[Any, Any], set[str]] = {}
         self._unknown: list[tuple[Any, Any, str]] = []
         for d in deployments:
-            key = (get(d.props, "endpointName"), get(d.props, "deploymentName"))
+            key = (_endpoint_of(d), get(d.props, "deploymentName"))
             if UNKNOWN in key:
                 self._unknown.append((*key, d.urn))
             else:
                 self._known.setdefault(key, set()).add(d.urn)
 
     def named(self, endpoint: str, name: str) -> set[str]:
-        # A name unknown during preview may be any name: a deployment's endpointName is
-        # usually the endpoint's output, unknown while the endpoint is being created.
+        # A name still unknown during preview (no endpoint among the deployment's
+        # dependencies names it) may be any name: checked again on `pulumi up`.
         return self._known.get((endpoint, name), set()) | {
             urn
             for e, d, urn in self._unknown
@@ -87,12 +85,27 @@ class _Deployments:
         }
 
 
+def _endpoint_of(deployment: PolicyResource) -> Any:
+    """A deployment's endpoint name. During preview of a new endpoint, `endpointName` is the
+    endpoint's output and unknown; the endpoint it depends on still names it, so the lookup
+    stays exact instead of matching every endpoint's traffic."""
+    name = get(deployment.props, "endpointName")
+    if name is not UNKNOWN:
+        return name
+    named = {
+        get(d.props, "endpointName")
+        for d in deployment.dependencies
+        if tokens.is_type(d.resource_type, tokens.ONLINE_ENDPOINT)
+    }
+    return named.pop() if len(named) == 1 else UNKNOWN
+
+
 def _route_waits_for_services(
-    route: PolicyResource, services: dict[str, str], report: ReportViolation
+    route: PolicyResource, services: Services, report: ReportViolation
 ) -> None:
     namespace = namespace_of(route.props)
     waits_for = {d.urn for d in route.dependencies}
-    named: set[str] = set()
+    named: set[tuple[str, str]] = set()
     for rule in elements(get(route.props, "spec", "rules")):
         for backend in elements(get(rule, "backendRefs")):
             if text(get(backend, "kind")) in ("", "Service"):
@@ -102,28 +115,44 @@ def _route_waits_for_services(
                 ref = get(filter_, "requestMirror", "backendRef")
                 named.add(_service_ref(ref, namespace))
     route_name = get(route.props, "metadata", "name")
-    for ref in sorted(n for n in named if n):
-        name = ref.removeprefix(f"{namespace}/")
-        if ref not in services:
+    for ref in sorted(n for n in named if n[1]):
+        service = services.by_ref.get(ref)
+        name = ref[1] if ref[0] == namespace else "/".join(ref)
+        if service is None:
             report(
                 f"route {route_name!r} sends traffic to Service {name!r}, which is not in this "
                 "stack (TRF-05). Fix: declare the deployment or remove it from traffic.",
                 route.urn,
             )
-        elif services[ref] not in waits_for:
+            continue
+        if service.urn not in waits_for:
             report(
                 f"route {route_name!r} does not wait for Service {name!r} (TRF-05). Fix: make "
                 "the route depend on it.",
                 route.urn,
             )
+        reached = services.reach(*ref, None) or set()
+        by_endpoint: dict[str, list[str]] = {}
+        for target in sorted(reached):
+            by_endpoint.setdefault(target.endpoint, []).append(target.deployment)
+        for endpoint, deployments in sorted(by_endpoint.items()):
+            if len(deployments) > 1:
+                report(
+                    f"route {route_name!r} sends traffic to Service {name!r}, which selects the "
+                    f"pods of several deployments of endpoint {endpoint!r} "
+                    f"({', '.join(deployments)}), so no weight controls their shares (TRF-01). "
+                    "Fix: route to one Service per deployment (the program's "
+                    f"{endpoint}-<deployment>).",
+                    route.urn,
+                )
 
 
-def _service_ref(backend: Any, namespace: str) -> str:
-    """namespace/name of a Service backendRef ("" when its name is unknown or absent)."""
+def _service_ref(backend: Any, namespace: str) -> tuple[str, str]:
+    """(namespace, name) of a Service backendRef (name "" when unknown or absent)."""
     name, other = get(backend, "name"), get(backend, "namespace")
     if not isinstance(name, str) or not name or other is UNKNOWN:
-        return ""
-    return f"{other if isinstance(other, str) and other else namespace}/{name}"
+        return (namespace, "")
+    return (other if isinstance(other, str) and other else namespace, name)
 
 
 traffic_waits_for_deployments = stack_policy(
@@ -140,27 +169,26 @@ traffic_waits_for_deployments = stack_policy(
 def _live_deployments_alerted(args: StackValidationArgs, report: ReportViolation) -> None:
     resources = list(args.resources)
     coverage = Coverage(stack_alerts(resources))
-    for resource in resources:
-        for setting in traffic_settings(resource.resource_type, resource.props):
-            shares = setting.shares() or {}
-            for deployment, share in sorted(shares.items()):
-                if share <= 0:
-                    continue
-                signals = coverage.of(setting.endpoint, deployment)
-                missing = []
-                if "latency" not in signals:
-                    missing.append("latency")
-                if not {"server_errors", "success"} & signals:
-                    missing.append("errors")
-                if missing:
-                    report(
-                        f"endpoint {setting.endpoint!r}: {deployment!r} takes "
-                        f"{percent_text(share)}% of live traffic with no alert on "
-                        f"{' or '.join(missing)} (TRF-09). Fix: configure the stack's alerts "
-                        "(action_group and log_analytics_workspace_id on Azure) before sending "
-                        "it traffic.",
-                        resource.urn,
-                    )
+    for found in stack_traffic(resources):
+        setting = found.traffic
+        for deployment, share in sorted((setting.shares() or {}).items()):
+            if share <= 0:
+                continue
+            signals = coverage.of(setting.endpoint, deployment)
+            missing = []
+            if "latency" not in signals:
+                missing.append("latency")
+            if not {"server_errors", "success"} & signals:
+                missing.append("errors")
+            if missing:
+                report(
+                    f"endpoint {setting.endpoint!r}: {deployment!r} takes "
+                    f"{percent_text(share)}% of live traffic with no alert on "
+                    f"{' or '.join(missing)} (TRF-09). Fix: configure the stack's alerts "
+                    "(action_group and log_analytics_workspace_id on Azure) before sending "
+                    "it traffic.",
+                    found.resource.urn,
+                )
 
 
 live_deployments_alerted = stack_policy(

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from mlep_policies import tokens
-from mlep_policies.define import MANDATORY, resource_policy
+from mlep_policies.define import MANDATORY, resource_policy, stack_policy
 from mlep_policies.reading import (
     UNKNOWN,
+    EndpointTraffic,
     as_int,
     as_number,
     as_weight,
@@ -23,6 +24,7 @@ from mlep_policies.reading import (
     text,
     traffic_settings,
 )
+from mlep_policies.routing import MirrorTotal, route_mirrors, stack_traffic
 
 
 def _weights(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -60,34 +62,87 @@ traffic_weights = resource_policy(
 )
 
 
-def _mirror(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    for setting in traffic_settings(args.resource_type, args.props):
-        mirror = setting.mirror or {}
-        if len(mirror) > 1:
+def _mirror(args: StackValidationArgs, report: ReportViolation) -> None:
+    found = stack_traffic(args.resources)
+    for setting in found:
+        traffic = setting.traffic
+        if not traffic.route:
+            _check_mirror(traffic, traffic.mirror or {}, setting.resource.urn, report)
+    # A route's mirror is the endpoint's total over every filter of every route (routing.py).
+    totals = route_mirrors(found)
+    for endpoint, total in sorted(totals.items()):
+        _check_route_mirror(endpoint, total, report)
+    for setting in found:
+        traffic = setting.traffic
+        if traffic.route and traffic.endpoint in totals:
+            mirror = totals[traffic.endpoint].shares
+            _check_live_and_mirror(traffic, mirror, setting.resource.urn, report)
+
+
+def _check_mirror(
+    setting: EndpointTraffic, mirror: dict[str, Any], urn: str, report: ReportViolation
+) -> None:
+    """Azure ML: one mirrored deployment, a whole 0-50 %, and none with live traffic."""
+    if len(mirror) > 1:
+        report(
+            f"endpoint {setting.endpoint!r}: mirror traffic goes to {len(mirror)} deployments; "
+            "at most one may be mirrored (TRF-02). Fix: keep one shadow deployment.",
+            urn,
+        )
+    for key, value in mirror.items():
+        if value is UNKNOWN:
+            continue
+        weight = as_weight(value)
+        if weight is None or not 0 <= weight <= 50:
             report(
-                f"endpoint {setting.endpoint!r}: mirror traffic goes to {len(mirror)} deployments; "
-                "at most one may be mirrored (TRF-02). Fix: keep one shadow deployment.",
-                None,
+                f"endpoint {setting.endpoint!r}: mirror traffic for {key!r} is {value!r}; "
+                "it must be a whole number 0-50 (TRF-02). Fix: mirror at most 50 %.",
+                urn,
             )
-        for key, value in mirror.items():
-            if value is UNKNOWN:
-                continue
-            weight = as_weight(value) if not setting.route else _rounded(value)
-            if weight is None or not 0 <= weight <= 50:
-                report(
-                    f"endpoint {setting.endpoint!r}: mirror traffic for {key!r} is {value!r}; "
-                    "it must be a whole number 0-50 (TRF-02). Fix: mirror at most 50 %.",
-                    None,
-                )
-            live = (setting.traffic or {}).get(key, 0)
-            if weight and live is not UNKNOWN and (as_number(live) or 0) > 0:
-                share = (setting.shares() or {}).get(key, live)
-                report(
-                    f"endpoint {setting.endpoint!r}: {key!r} gets {percent_text(share)}% live and "
-                    f"{weight}% "
-                    "mirror traffic (TRF-03). Fix: mirror only a deployment with 0 live traffic.",
-                    None,
-                )
+    _check_live_and_mirror(setting, mirror, urn, report)
+
+
+def _check_route_mirror(endpoint: str, total: MirrorTotal, report: ReportViolation) -> None:
+    urn = total.urns[0]
+    mirrored = [d for d, share in total.shares.items() if share is UNKNOWN or share]
+    if len(mirrored) > 1:
+        report(
+            f"endpoint {endpoint!r}: routes mirror traffic to {len(mirrored)} deployments "
+            f"({', '.join(sorted(mirrored))}); at most one may be mirrored (TRF-02). Fix: keep "
+            "one shadow deployment.",
+            urn,
+        )
+    for key, value in sorted(total.shares.items()):
+        if value is UNKNOWN:
+            continue
+        weight = _rounded(value)
+        if weight is None or not 0 <= weight <= 50:
+            shown = f"{percent_text(value)}%" if weight is not None else repr(value)
+            report(
+                f"endpoint {endpoint!r}: mirror traffic for {key!r} is {shown} in total over "
+                "every RequestMirror filter that reaches it; the total must be at most 50 % "
+                "(TRF-02). Fix: mirror at most 50 % in all.",
+                urn,
+            )
+
+
+def _check_live_and_mirror(
+    setting: EndpointTraffic, mirror: dict[str, Any], urn: str, report: ReportViolation
+) -> None:
+    """TRF-03: a deployment with live traffic is not mirrored too."""
+    for key, value in sorted(mirror.items()):
+        number = as_number(value)
+        live = (setting.traffic or {}).get(key, 0)
+        if not number or live is UNKNOWN or (as_number(live) or 0) <= 0:
+            continue
+        share = (setting.shares() or {}).get(key, live)
+        mirrored = _rounded(number) if setting.route else number
+        report(
+            f"endpoint {setting.endpoint!r}: {key!r} gets {percent_text(share)}% live and "
+            f"{percent_text(mirrored or number)}% mirror traffic "
+            "(TRF-03). Fix: mirror only a deployment with 0 live traffic.",
+            urn,
+        )
 
 
 def _rounded(value: Any) -> int | None:
@@ -96,10 +151,10 @@ def _rounded(value: Any) -> int | None:
     return None if number is None else -int(-number // 1)
 
 
-mirror_traffic = resource_policy(
+mirror_traffic = stack_policy(
     "trf-02-03-mirror-traffic",
-    description="Mirror traffic: one deployment, at most 50 %, never one with live traffic "
-    "(TRF-02, TRF-03).",
+    description="Mirror traffic: one deployment, at most 50 % in total over every mirror "
+    "filter and route that reaches it, never one with live traffic (TRF-02, TRF-03).",
     level=MANDATORY,
     severity=Severity.HIGH,
     remediation="Mirror at most 50 % to a single deployment that gets 0 live traffic.",

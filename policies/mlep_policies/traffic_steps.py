@@ -7,17 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
+from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 
-from mlep_policies.define import MANDATORY, integer, resource_policy, settings
-from mlep_policies.reading import (
-    EndpointTraffic,
-    as_int,
-    as_weight,
-    elements,
-    entries,
-    traffic_settings,
-)
+from mlep_policies.define import MANDATORY, integer, settings, stack_policy
+from mlep_policies.reading import EndpointTraffic, as_int, as_weight, elements, entries
+from mlep_policies.routing import route_mirrors, stack_traffic
 from mlep_policies.traffic_split import percent_text
 
 STEP_TUNABLES: dict[str, dict[str, Any]] = {
@@ -88,15 +82,15 @@ def previous_shares(entry: Any) -> Previous:
     return Previous(shares[0], shares[1], stable)
 
 
-def _steps(args: ResourceValidationArgs, report: ReportViolation) -> None:
+def _steps(args: StackValidationArgs, report: ReportViolation) -> None:
     # An OnlineEndpoint created without traffic (the program's) sets none: only the
-    # resource that sets traffic is compared with the previous traffic.
-    settings_ = [
+    # resources that set traffic are compared with the previous traffic.
+    found = [
         s
-        for s in traffic_settings(args.resource_type, args.props)
-        if s.traffic is not None or s.mirror is not None
+        for s in stack_traffic(args.resources)
+        if s.traffic.traffic is not None or s.traffic.mirror is not None
     ]
-    if not settings_:
+    if not found:
         return
     config = settings(args, STEP_TUNABLES)
     previous = config.get("previousTraffic")
@@ -105,83 +99,128 @@ def _steps(args: ResourceValidationArgs, report: ReportViolation) -> None:
             "no previous traffic given (a first deploy, or a plan without --base): TRF-06/07 "
             "compare against it"
         )
-    for setting in settings_:
-        if not isinstance(previous, Mapping):
-            report(
-                f"endpoint {setting.endpoint!r}: previousTraffic is given but is not an object "
-                f"({previous!r}), so the step rules cannot pass (TRF-06). Fix: pass the stack "
-                "output `endpoints` (pulumi stack output endpoints --json).",
-                None,
-            )
+    # Routes: live shares rule by rule, mirror as the endpoint's total over all of them.
+    mirrors = route_mirrors(found)
+    for setting in found:
+        traffic, urn = setting.traffic, setting.resource.urn
+        before = _previous(traffic.endpoint, previous, urn, report)
+        if before is None:
             continue
-        entry = entries(previous).get(setting.endpoint)
-        if entry is None:
-            continue  # a new endpoint: its first traffic is free
-        try:
-            before = previous_shares(entry)
-        except Unreadable as error:
-            report(
-                f"endpoint {setting.endpoint!r}: previous traffic is unreadable ({error}), so the "
-                "step rules cannot pass (TRF-06). Fix: pass the stack output `endpoints` as "
-                "previousTraffic.",
-                None,
-            )
-            continue
-        _check_steps(setting, before, config, report)
+        limits = _Limits.of(config, traffic.endpoint)
+        _check_live(traffic, before, limits, urn, report)
+        if not traffic.route:
+            mirror = traffic.mirror_shares()
+            _check_mirror(traffic.endpoint, mirror, before, limits, at=(urn, report))
+        elif traffic.endpoint in mirrors:
+            total = mirrors.pop(traffic.endpoint)  # judged once per endpoint
+            at = (total.urns[0], report)
+            _check_mirror(traffic.endpoint, total.numbers(), before, limits, at=at)
 
 
-def _check_steps(
-    setting: EndpointTraffic, previous: Previous, config: dict[str, Any], report: ReportViolation
+def _previous(endpoint: str, previous: Any, urn: str, report: ReportViolation) -> Previous | None:
+    """The endpoint's previous state; None when it is new (its first traffic is free) or
+    unreadable (reported: the step rules fail closed)."""
+    if not isinstance(previous, Mapping):
+        report(
+            f"endpoint {endpoint!r}: previousTraffic is given but is not an object "
+            f"({previous!r}), so the step rules cannot pass (TRF-06). Fix: pass the stack "
+            "output `endpoints` (pulumi stack output endpoints --json).",
+            urn,
+        )
+        return None
+    entry = entries(previous).get(endpoint)
+    if entry is None:
+        return None
+    try:
+        return previous_shares(entry)
+    except Unreadable as error:
+        report(
+            f"endpoint {endpoint!r}: previous traffic is unreadable ({error}), so the "
+            "step rules cannot pass (TRF-06). Fix: pass the stack output `endpoints` as "
+            "previousTraffic.",
+            urn,
+        )
+        return None
+
+
+@dataclass(frozen=True)
+class _Limits:
+    """The step limits of one endpoint: the policy's, or the endpoint's overrides."""
+
+    max_step: int
+    max_canary: int
+    schedule: list[int]
+
+    @classmethod
+    def of(cls, config: dict[str, Any], endpoint: str) -> _Limits:
+        overrides = entries(entries(config.get("endpoints")).get(endpoint))
+        return cls(
+            as_int(overrides.get("maxStepPercent")) or config["maxStepPercent"],
+            as_int(overrides.get("maxCanaryPercent")) or config["maxCanaryPercent"],
+            sorted(
+                {w for w in (as_int(s) for s in elements(overrides.get("steps"))) if w is not None}
+            ),
+        )
+
+
+def _check_live(
+    setting: EndpointTraffic, previous: Previous, limits: _Limits, urn: str, report: ReportViolation
 ) -> None:
-    before, mirror_before = previous.traffic, previous.mirror
-    overrides = entries(entries(config.get("endpoints")).get(setting.endpoint))
-    max_step = as_int(overrides.get("maxStepPercent")) or config["maxStepPercent"]
-    max_canary = as_int(overrides.get("maxCanaryPercent")) or config["maxCanaryPercent"]
-    schedule = sorted(
-        {w for w in (as_int(s) for s in elements(overrides.get("steps"))) if w is not None}
-    )
-    after, mirror_after = setting.shares(), setting.mirror_shares()
+    before, after = previous.traffic, setting.shares()
+    if after is None or sum(before.values()) <= 0:
+        return
     where = f"endpoint {setting.endpoint!r}"
-    if after is not None and sum(before.values()) > 0:
-        gains = {d: share - before.get(d, 0) for d, share in after.items()}
-        rising = {d: g for d, g in gains.items() if g > 0}
-        top = max(before.values())
-        # TRF-08: moving share back to the previously dominant (or stable) deployment.
-        targets = {d for d, share in before.items() if share == top} | {previous.stable}
-        if rising and not set(rising) <= targets:
-            for deployment, gain in sorted(rising.items()):
-                was, now = before.get(deployment, 0), after[deployment]
-                scheduled = now == next((s for s in schedule if s > was), None)
-                if gain > max_step and not scheduled:
-                    report(
-                        f"{where}: {deployment!r} rises from {was}% to {percent_text(now)}%, "
-                        f"more than the {max_step}% step allowed per change (TRF-06). Fix: "
-                        f"raise it to at most {was + max_step}% now (mlep rollout moves one "
-                        "step at a time).",
-                        None,
-                    )
-                if was == 0 and (now > max_canary or now >= 100):
-                    report(
-                        f"{where}: {deployment!r} goes from no traffic to {percent_text(now)}% "
-                        f"without a canary step of at most {max_canary}% (TRF-07). Fix: start "
-                        "it at a canary share (e.g. 5%) and raise it in later changes.",
-                        None,
-                    )
-    if mirror_after is not None:
-        for deployment, share in sorted(mirror_after.items()):
-            was = mirror_before.get(deployment, 0)
-            if share - was > max_step:
-                report(
-                    f"{where}: mirror traffic to {deployment!r} rises from {was}% to "
-                    f"{percent_text(share)}%, more than {max_step}% per change (TRF-06). Fix: "
-                    "raise it in steps; lowering it is always allowed.",
-                    None,
-                )
+    gains = {d: share - before.get(d, 0) for d, share in after.items()}
+    rising = {d: g for d, g in gains.items() if g > 0}
+    top = max(before.values())
+    # TRF-08: moving share back to the previously dominant (or stable) deployment.
+    targets = {d for d, share in before.items() if share == top} | {previous.stable}
+    if not rising or set(rising) <= targets:
+        return
+    for deployment, gain in sorted(rising.items()):
+        was, now = before.get(deployment, 0), after[deployment]
+        scheduled = now == next((s for s in limits.schedule if s > was), None)
+        if gain > limits.max_step and not scheduled:
+            report(
+                f"{where}: {deployment!r} rises from {was}% to {percent_text(now)}%, "
+                f"more than the {limits.max_step}% step allowed per change (TRF-06). Fix: "
+                f"raise it to at most {was + limits.max_step}% now (mlep rollout moves one "
+                "step at a time).",
+                urn,
+            )
+        if was == 0 and (now > limits.max_canary or now >= 100):
+            report(
+                f"{where}: {deployment!r} goes from no traffic to {percent_text(now)}% "
+                f"without a canary step of at most {limits.max_canary}% (TRF-07). Fix: start "
+                "it at a canary share (e.g. 5%) and raise it in later changes.",
+                urn,
+            )
 
 
-traffic_steps = resource_policy(
+def _check_mirror(
+    endpoint: str,
+    after: dict[str, float] | None,
+    previous: Previous,
+    limits: _Limits,
+    *,
+    at: tuple[str, ReportViolation],
+) -> None:
+    urn, report = at
+    for deployment, share in sorted((after or {}).items()):
+        was = previous.mirror.get(deployment, 0)
+        if share - was > limits.max_step:
+            report(
+                f"endpoint {endpoint!r}: mirror traffic to {deployment!r} rises from {was}% to "
+                f"{percent_text(share)}%, more than {limits.max_step}% per change (TRF-06). Fix: "
+                "raise it in steps; lowering it is always allowed.",
+                urn,
+            )
+
+
+traffic_steps = stack_policy(
     "trf-06-08-traffic-steps",
-    description="Against the previous traffic (policy config previousTraffic): a deployment's "
+    description="Against the previous traffic (policy config previousTraffic), counting every "
+    "route that reaches an endpoint's Services: a deployment's "
     "share rises by at most maxStepPercent per change, or to the next step of its rollout "
     "schedule (TRF-06); a deployment without traffic starts with a canary share of at most "
     "maxCanaryPercent (TRF-07); moving share back to the previously dominant deployment and "
