@@ -20,7 +20,7 @@ import pytest
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from mlep.engine.runtime import Registration
-from tests.policy_helpers import policy, reports, stack_args, tokens
+from tests.policy_helpers import policy, reports, resource_args, stack_args, tokens, violations
 from tests.test_policies_traffic import (
     TRF0203,
     TRF05,
@@ -434,3 +434,39 @@ def test_an_ingress_default_backend_to_a_serving_service_is_reported() -> None:
 def test_an_ingress_to_another_service_is_not_exposure_of_an_endpoint() -> None:
     found = [m for m, _ in reports(policy(NET04), stack_args(with_extra(ingress("docs-site"))))]
     assert found == []
+
+
+# ---- ID-01 and TRF-10 hold for every route kind ---------------------------------------------
+
+ID01 = "id-01-token-auth"
+TRF10 = "trf-10-route-weights"
+
+
+def auth_findings(resources: list[Registration]) -> list[str]:
+    """ID-01 findings; the max scenario's fraud-scoring uses key auth, under a waiver."""
+    config = {"keyAuthWaivers": ["fraud-scoring"]}
+    return [m for m, _ in reports(policy(ID01), stack_args(resources, config))]
+
+
+def test_id01_the_program_guards_every_route() -> None:
+    assert auth_findings(kubernetes_stack()) == []
+
+
+@pytest.mark.parametrize("kind", ["HTTPRoute", "GRPCRoute"])
+def test_id01_an_unguarded_second_route_is_reported_for_the_endpoint_it_reaches(kind: str) -> None:
+    (message,) = auth_findings(with_extra(extra(kind=kind)))
+    assert "endpoint 'fraud-scoring' uses auth mode 'none'" in message
+
+
+def test_id01_a_policy_for_an_httproute_does_not_guard_a_grpcroute_of_the_same_name() -> None:
+    """SecurityPolicy targetRefs name a kind: fraud-scoring-auth guards the HTTPRoute
+    `fraud-scoring` only."""
+    twin = extra(kind="GRPCRoute", name="fraud-scoring")
+    (message,) = auth_findings(with_extra(twin))
+    assert "'fraud-scoring'" in message
+
+
+def test_trf10_judges_the_weights_of_every_route_kind() -> None:
+    route = extra(kind="GRPCRoute", backends=[backend("fraud-scoring-blue", 0)])
+    args = resource_args(route.type, route.inputs, name=route.name)
+    assert rule_ids(violations(policy(TRF10), args)) == ["TRF-10"]

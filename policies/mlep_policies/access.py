@@ -35,7 +35,7 @@ from mlep_policies.reading import (
     resource_id_parts,
     text,
 )
-from mlep_policies.routing import Services
+from mlep_policies.routing import Services, services_of
 
 
 def _private(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -171,12 +171,11 @@ NET04_TUNABLES = {
 def _namespace_isolated(args: StackValidationArgs, report: ReportViolation) -> None:
     config = settings(args, NET04_TUNABLES)
     policies = [r for r in args.resources if tokens.is_type(r.resource_type, tokens.NETWORK_POLICY)]
-    services: Services | None = None
     for resource in args.resources:
         if tokens.is_type(resource.resource_type, tokens.K8S_SERVICE):
             _check_service(resource, report)
         elif tokens.is_type(resource.resource_type, tokens.INGRESS):
-            services = services or Services(args.resources)
+            services = services_of(args.resources)
             _check_ingress(resource, services, report)
     serving: dict[str, list[PolicyResource]] = defaultdict(list)
     for resource in args.resources:

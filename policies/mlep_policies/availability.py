@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -46,7 +47,7 @@ AV01_TUNABLES = {
 }
 
 
-def _live(resources: list[PolicyResource]) -> set[tuple[str, str]]:
+def _live(resources: Sequence[PolicyResource]) -> set[tuple[str, str]]:
     """(endpoint, deployment) of every deployment with a live share."""
     live = set()
     for found in stack_traffic(resources):
@@ -58,7 +59,7 @@ def _live(resources: list[PolicyResource]) -> set[tuple[str, str]]:
 
 def _enough_instances(args: StackValidationArgs, report: ReportViolation) -> None:
     minimum = settings(args, AV01_TUNABLES)["minInstances"]
-    resources = list(args.resources)
+    resources = args.resources
     live = _live(resources)
     for (endpoint, deployment), count, urn in _instance_floors(resources):
         if count is UNKNOWN or (endpoint, deployment) not in live:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -38,20 +39,20 @@ from mlep_policies.reading import (
     kind,
     namespace_of,
     pod_template,
-    route_endpoint,
     text,
 )
+from mlep_policies.routing import route_endpoints, services_of
 
 ID01_TUNABLES = {
     "keyAuthWaivers": string_list([], "Endpoints allowed to use key auth (a reviewed waiver)."),
 }
 
 
-def _auth_modes(resources: list[PolicyResource]) -> Iterator[tuple[str, Any, str]]:
+def _auth_modes(resources: Sequence[PolicyResource]) -> Iterator[tuple[str, Any, str]]:
     """(endpoint, auth mode, urn) of every endpoint; "none" for a route nothing guards."""
     # (namespace, route name) -> the SecurityPolicies targeting it; a policy's targetRefs
     # reach its own namespace only. One whose targets are unknown during preview may guard any.
-    guards: dict[tuple[str, str], list[PolicyResource]] = defaultdict(list)
+    guards: dict[tuple[str, str, str], list[PolicyResource]] = defaultdict(list)
     for resource in resources:
         if not tokens.is_type(resource.resource_type, tokens.SECURITY_POLICY):
             continue
@@ -59,10 +60,10 @@ def _auth_modes(resources: list[PolicyResource]) -> Iterator[tuple[str, Any, str
         namespace = namespace_of(resource.props)
         for target in elements(targets) if targets is not UNKNOWN else [UNKNOWN]:
             name = get(target, "name")
-            if UNKNOWN in (target, name):
-                guards[(namespace, "*")].append(resource)
-            elif get(target, "kind") == "HTTPRoute":
-                guards[(namespace, text(name))].append(resource)
+            if UNKNOWN in (target, name, get(target, "kind")):
+                guards[(namespace, "*", "*")].append(resource)
+            else:
+                guards[(namespace, text(get(target, "kind")), text(name))].append(resource)
     for resource in resources:
         props = resource.props
         if tokens.is_type(resource.resource_type, tokens.ONLINE_ENDPOINT):
@@ -73,20 +74,31 @@ def _auth_modes(resources: list[PolicyResource]) -> Iterator[tuple[str, Any, str
             for item in endpoint_templates(props):
                 name = text(get(item, "name")).split("/")[-1]
                 yield (name, get(item, "properties", "authMode"), resource.urn)
-        elif tokens.is_type(resource.resource_type, tokens.HTTP_ROUTE):
-            yield from _route_auth(resource, guards)
+        elif tokens.is_route(resource.resource_type):
+            services = services_of(resources)
+            yield from _route_auth(resource, guards, route_endpoints(resource, services))
 
 
 def _route_auth(
-    route: PolicyResource, guards: dict[tuple[str, str], list[PolicyResource]]
+    route: PolicyResource,
+    guards: dict[tuple[str, str, str], list[PolicyResource]],
+    endpoints: list[str],
 ) -> Iterator[tuple[str, Any, str]]:
-    """A route's auth, from the Envoy Gateway SecurityPolicies that target it."""
+    """A route's auth, from the Envoy Gateway SecurityPolicies that target it (by kind and
+    name: an HTTPRoute and a GRPCRoute may share a name), for each endpoint it reaches."""
     name = text(get(route.props, "metadata", "name"))
     namespace = namespace_of(route.props)
-    endpoint = route_endpoint(route.props) or name
-    policies = guards.get((namespace, name), [])
-    if not policies and guards.get((namespace, "*")):
+    route_kind = kind(route.resource_type) or ""
+    policies = guards.get((namespace, route_kind, name), [])
+    if not policies and guards.get((namespace, "*", "*")):
         return  # a policy with targets unknown during preview may guard it
+    for endpoint in endpoints:
+        yield from _modes(endpoint, route, policies)
+
+
+def _modes(
+    endpoint: str, route: PolicyResource, policies: list[PolicyResource]
+) -> Iterator[tuple[str, Any, str]]:
     if not policies:
         yield (endpoint, "none", route.urn)
     for policy in policies:
@@ -104,7 +116,7 @@ def _route_auth(
 
 def _token_auth(args: StackValidationArgs, report: ReportViolation) -> None:
     waivers = settings(args, ID01_TUNABLES)["keyAuthWaivers"]
-    for name, value, urn in _auth_modes(list(args.resources)):
+    for name, value, urn in _auth_modes(args.resources):
         if value is UNKNOWN:
             continue
         mode = text(value)
@@ -396,6 +408,7 @@ _CREDENTIAL_VALUES = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in CREDEN
 SECURE_PLACEHOLDER = "[secret]"
 
 
+@functools.lru_cache(maxsize=4096)  # the same tag values recur on every resource of a stack
 def credential_kind(value: str) -> str | None:
     """The kind of credential ``value`` looks like, or None (models/secrets.py's rule)."""
     for found, pattern in _CREDENTIAL_VALUES:

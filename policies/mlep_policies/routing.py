@@ -188,6 +188,12 @@ def route_traffic(route: PolicyResource, services: Services) -> Iterator[Endpoin
         yield from found.settings()
 
 
+def route_endpoints(route: PolicyResource, services: Services) -> list[str]:
+    """The endpoints a route reaches (its own label or name when it reaches none known)."""
+    reached = sorted({s.endpoint for s in route_traffic(route, services)})
+    return reached or [route_endpoint(route.props) or text(get(route.props, "metadata", "name"))]
+
+
 def _reached(ref: Any, namespace: str, hint: str | None, services: Services) -> set[Target] | None:
     """The deployments a backendRef reaches; None when unknown during preview."""
     name, other_namespace = get(ref, "name"), get(ref, "namespace")
@@ -207,21 +213,51 @@ class Setting:
     traffic: EndpointTraffic
 
 
-def stack_traffic(resources: Sequence[PolicyResource]) -> list[Setting]:
+def stack_traffic(resources: Sequence[PolicyResource]) -> tuple[Setting, ...]:
     """Every traffic setting of the stack: Azure endpoints and traffic templates, and every
     rule of every Gateway API route, by the endpoint whose deployments it reaches."""
+    if _LAST.resources is not resources or _LAST.settings is None:
+        found: list[Setting] = []
+        for resource in resources:
+            if tokens.is_route(resource.resource_type):
+                routed = route_traffic(resource, services_of(resources))
+                found.extend(Setting(resource, s) for s in routed)
+            else:
+                settings = traffic_settings(resource.resource_type, resource.props)
+                found.extend(Setting(resource, s) for s in settings)
+        _remember(resources).settings = tuple(found)
+    assert _LAST.settings is not None
+    return _LAST.settings
+
+
+def services_of(resources: Sequence[PolicyResource]) -> Services:
+    """The stack's Services index (built once per stack)."""
+    if _LAST.resources is not resources or _LAST.services is None:
+        _remember(resources).services = Services(resources)
+    assert _LAST.services is not None
+    return _LAST.services
+
+
+@dataclass
+class _Last:
+    """What was read from the last stack, by identity. Several policies read the same stack
+    (mlep's evaluation hands every stack policy one list), so the Services index and the
+    traffic settings are built once per stack, not once per policy; a different list (the
+    SDK's analyzer builds one per AnalyzeStack call) starts afresh. Holding the list keeps its
+    identity from being reused."""
+
+    resources: Sequence[PolicyResource] | None = None
     services: Services | None = None
-    found: list[Setting] = []
-    for resource in resources:
-        if tokens.is_route(resource.resource_type):
-            services = services or Services(resources)
-            found.extend(Setting(resource, s) for s in route_traffic(resource, services))
-        else:
-            found.extend(
-                Setting(resource, s)
-                for s in traffic_settings(resource.resource_type, resource.props)
-            )
-    return found
+    settings: tuple[Setting, ...] | None = None
+
+
+_LAST = _Last()
+
+
+def _remember(resources: Sequence[PolicyResource]) -> _Last:
+    if _LAST.resources is not resources:
+        _LAST.resources, _LAST.services, _LAST.settings = resources, None, None
+    return _LAST
 
 
 @dataclass

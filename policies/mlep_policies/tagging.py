@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -43,9 +44,14 @@ _INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs", "Cc"})
 
 def visible(value: Any) -> str:
     """A tag value without whitespace and invisible characters ("" for a non-string)."""
+    return _visible(text(value))
+
+
+@functools.lru_cache(maxsize=4096)  # the stack's tags recur on every resource
+def _visible(value: str) -> str:
     return "".join(
         c
-        for c in text(value)
+        for c in value
         if not c.isspace() and unicodedata.category(c) not in _INVISIBLE_CATEGORIES
     )
 

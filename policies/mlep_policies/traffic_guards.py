@@ -25,7 +25,7 @@ from mlep_policies.reading import (
     text,
     traffic_settings,
 )
-from mlep_policies.routing import Services, stack_traffic
+from mlep_policies.routing import Services, services_of, stack_traffic
 from mlep_policies.traffic_split import percent_text
 
 
@@ -33,10 +33,9 @@ def _waits_for_deployments(args: StackValidationArgs, report: ReportViolation) -
     deployments = _Deployments(
         [r for r in args.resources if tokens.is_type(r.resource_type, tokens.ONLINE_DEPLOYMENT)]
     )
-    services: Services | None = None
     for resource in args.resources:
         if tokens.is_route(resource.resource_type):
-            services = services or Services(args.resources)
+            services = services_of(args.resources)
             _route_waits_for_services(resource, services, report)
             continue
         for setting in traffic_settings(resource.resource_type, resource.props):
@@ -157,7 +156,8 @@ def _service_ref(backend: Any, namespace: str) -> tuple[str, str]:
 
 traffic_waits_for_deployments = stack_policy(
     "trf-05-traffic-waits-for-deployments",
-    description="Traffic names only deployments in the stack and waits for each (TRF-01, TRF-05).",
+    description="Traffic names only deployments in the stack and waits for each; a route's "
+    "Service selects the pods of one deployment (TRF-01, TRF-05).",
     level=MANDATORY,
     severity=Severity.HIGH,
     remediation="Declare every deployment named in traffic and mirror_traffic; the program "
@@ -167,9 +167,8 @@ traffic_waits_for_deployments = stack_policy(
 
 
 def _live_deployments_alerted(args: StackValidationArgs, report: ReportViolation) -> None:
-    resources = list(args.resources)
-    coverage = Coverage(stack_alerts(resources))
-    for found in stack_traffic(resources):
+    coverage = Coverage(stack_alerts(list(args.resources)))
+    for found in stack_traffic(args.resources):
         setting = found.traffic
         for deployment, share in sorted((setting.shares() or {}).items()):
             if share <= 0:

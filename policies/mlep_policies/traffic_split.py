@@ -198,7 +198,7 @@ MAX_ROUTE_WEIGHT = 1_000_000
 
 
 def _route_weights(args: ResourceValidationArgs, report: ReportViolation) -> None:
-    if not tokens.is_type(args.resource_type, tokens.HTTP_ROUTE):
+    if not tokens.is_route(args.resource_type):
         return
     route = get(args.props, "metadata", "name")
     for index, rule in enumerate(elements(get(args.props, "spec", "rules"))):
@@ -257,7 +257,8 @@ def _route_weights(args: ResourceValidationArgs, report: ReportViolation) -> Non
 
 route_weights = resource_policy(
     "trf-10-route-weights",
-    description="Gateway API HTTPRoutes: backend weights are integers 0-1,000,000 with at least "
+    description="Gateway API routes (every kind): backend weights are integers 0-1,000,000 with "
+    "at least "
     "one above 0 per rule; RequestMirror uses percent or fraction, never both (TRF-10).",
     level=MANDATORY,
     severity=Severity.HIGH,

@@ -223,7 +223,8 @@ traffic_steps = stack_policy(
     "route that reaches an endpoint's Services: a deployment's "
     "share rises by at most maxStepPercent per change, or to the next step of its rollout "
     "schedule (TRF-06); a deployment without traffic starts with a canary share of at most "
-    "maxCanaryPercent (TRF-07); moving share back to the previously dominant deployment and "
+    "maxCanaryPercent (TRF-07); moving share back to the stable deployment (previousTraffic's "
+    "`stable`, which mlep reads from history) or the previously dominant one, and "
     "lowering mirror traffic are always allowed (TRF-08).",
     level=MANDATORY,
     severity=Severity.HIGH,
