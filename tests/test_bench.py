@@ -45,5 +45,5 @@ def test_report_names_each_missed_target() -> None:
         "kubernetes: growth x7.00 > 5.5",
         "kubernetes at 500: plan 70.0 s >= 60 s",
         "kubernetes at 500: peak 1100 MiB >= 1024 MiB",
-        "kubernetes at 500: x1.56 floor > 1.3",
+        "kubernetes at 500: x1.56 floor > 1.2",
     ]
