@@ -135,6 +135,7 @@ def _authoring_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     new.add_argument("--stack", help="stack name: adds to Pulumi.NAME.yaml")
     new.add_argument("--template", help="a template name (see --list)")
     new.add_argument("--list", action="store_true", help="list the templates and their options")
+    _allow_dirty(new)
 
     azml = commands.add_parser(
         "import", help="convert az ml online endpoint and deployment YAML files to a spec"
@@ -144,6 +145,7 @@ def _authoring_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     azml.add_argument(
         "--stack", help="add the endpoint to Pulumi.NAME.yaml (default: print the spec)"
     )
+    _allow_dirty(azml)
 
 
 def _policy_arguments(parser: argparse.ArgumentParser) -> None:
@@ -163,6 +165,16 @@ def _traffic_arguments(parser: argparse.ArgumentParser) -> None:
         "--apply",
         action="store_true",
         help="also run `pulumi up` (Automation API; needs the Pulumi CLI and credentials)",
+    )
+    _allow_dirty(parser)
+
+
+def _allow_dirty(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-dirty",
+        action="store_true",
+        help="edit the stack file even when it has uncommitted changes (by default mlep "
+        "edits only a committed stack file, so its change is the only one to review)",
     )
 
 
@@ -245,13 +257,14 @@ def _review(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _rollout(args: argparse.Namespace, out: Console, err: Console) -> int:
-    command = TrafficCommand(_stack(args), args.endpoint, args.apply)
+    command = TrafficCommand(_stack(args), args.endpoint, args.apply, args.allow_dirty)
     guardrails = GuardrailOptions(args.prometheus_url, args.subscription, args.skip_guardrails)
     return rollout(command, args.to, guardrails, out, err)
 
 
 def _rollback(args: argparse.Namespace, out: Console, err: Console) -> int:
-    return rollback(TrafficCommand(_stack(args), args.endpoint, args.apply), args.to, out)
+    command = TrafficCommand(_stack(args), args.endpoint, args.apply, args.allow_dirty)
+    return rollback(command, args.to, out)
 
 
 def _new(args: argparse.Namespace, out: Console, err: Console) -> int:
@@ -271,12 +284,15 @@ def _new(args: argparse.Namespace, out: Console, err: Console) -> int:
         options=args.template_options,
         out=out,
         err=err,
+        allow_dirty=args.allow_dirty,
     )
 
 
 def _import(args: argparse.Namespace, out: Console, err: Console) -> int:
     stack = _stack(args) if args.stack is not None else None
-    return import_endpoint(args.endpoint_file, args.deployment_files, stack, out, err)
+    return import_endpoint(
+        args.endpoint_file, args.deployment_files, stack, out, err, allow_dirty=args.allow_dirty
+    )
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {

@@ -17,7 +17,7 @@ import dataclasses
 from typing import Any
 
 import pytest
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
 from mlep.engine.runtime import Registration
 from tests.policy_helpers import policy, reports, resource_args, stack_args, tokens, violations
@@ -470,3 +470,100 @@ def test_trf10_judges_the_weights_of_every_route_kind() -> None:
     route = extra(kind="GRPCRoute", backends=[backend("fraud-scoring-blue", 0)])
     args = resource_args(route.type, route.inputs, name=route.name)
     assert rule_ids(violations(policy(TRF10), args)) == ["TRF-10"]
+
+
+# ---- corners a mutation pass found -----------------------------------------------------------
+
+
+def test_pods_with_the_endpoint_label_alone_are_no_deployment_of_it() -> None:
+    """A Service to pods labelled with the endpoint but no deployment reaches no deployment:
+    a route to it dilutes the endpoint's shares instead of being a step."""
+    resources = kubernetes_stack()
+    shadow = find(resources, "fraud-scoring-shadow-deployment")
+    pod_labels = shadow.inputs["spec"]["template"]["metadata"]["labels"]
+    del pod_labels[tokens.DEPLOYMENT_LABEL]
+    pod_labels["rogue"] = "yes"
+    service = find(resources, "fraud-scoring-shadow-service")
+    rogue = dataclasses.replace(
+        copy.deepcopy(service), name="rogue", urn=service.urn.replace("shadow-service", "rogue")
+    )
+    rogue.inputs["metadata"] = {"name": "rogue", "namespace": NAMESPACE}
+    rogue.inputs["spec"]["selector"] = {"rogue": "yes"}
+    assert steps([*resources, rogue, extra(backends=[backend("rogue", 1)])]) == []
+
+
+def test_a_service_selecting_no_pod_of_the_stack_is_read_by_its_labels() -> None:
+    service = find(kubernetes_stack(), "fraud-scoring-shadow-service")
+    labelled = dataclasses.replace(
+        copy.deepcopy(service),
+        name="outside",
+        urn=service.urn.replace("fraud-scoring-shadow-service", "outside"),
+    )
+    labelled.inputs["metadata"]["name"] = "outside"
+    labelled.inputs["spec"]["selector"] = {"app": "declared-elsewhere"}
+    assert steps(with_extra(labelled, extra(backends=[backend("outside", 1)]))) == [
+        "TRF-06",
+        "TRF-07",
+    ]
+    labelled.inputs["metadata"]["labels"] = {}
+    assert steps(with_extra(labelled, extra(backends=[backend("outside", 1)]))) == []
+
+
+def test_a_backend_of_another_group_is_no_service_of_the_endpoint() -> None:
+    route = extra(backends=[backend("fraud-scoring-shadow", 1, group="example.io", kind="Service")])
+    assert steps(with_extra(route)) == []
+
+
+@pytest.mark.parametrize(
+    "unknown",
+    [
+        {"namespace": UNKNOWN_STRING_VALUE},
+        {"kind": UNKNOWN_STRING_VALUE},
+        {"group": UNKNOWN_STRING_VALUE},
+        {"weight": UNKNOWN_NUMBER_VALUE},
+    ],
+    ids=["namespace", "kind", "group", "weight"],
+)
+def test_a_backend_unknown_at_preview_leaves_the_rule_to_pulumi_up(unknown: dict[str, Any]) -> None:
+    route = extra(backends=[backend("fraud-scoring-shadow", **({"weight": 1} | unknown))])
+    assert steps(with_extra(route)) == []
+
+
+def test_pod_labels_unknown_at_preview_leave_their_services_to_pulumi_up() -> None:
+    resources = kubernetes_stack()
+    shadow = find(resources, "fraud-scoring-shadow-deployment")
+    shadow.inputs["spec"]["template"]["metadata"]["labels"][tokens.DEPLOYMENT_LABEL] = (
+        UNKNOWN_STRING_VALUE
+    )
+    assert steps([*resources, extra()]) == []
+
+
+def test_an_invalid_weight_spoils_the_rule_for_the_step_rules() -> None:
+    """ "100" is no weight (TRF-10 reports it); the rule's shares cannot be computed."""
+    route = extra(backends=[backend("fraud-scoring-shadow", 1), backend("fraud-scoring-blue", 0)])
+    route.inputs["spec"]["rules"][0]["backendRefs"][1]["weight"] = "100"
+    assert steps(with_extra(route)) == []
+    route.inputs["spec"]["rules"][0]["backendRefs"][0]["weight"] = "1"
+    route.inputs["spec"]["rules"][0]["backendRefs"][1]["weight"] = 1
+    assert steps(with_extra(route)) == []
+
+
+def test_two_stacks_read_in_turn_each_get_their_own_traffic() -> None:
+    """The per-stack memo never hands one stack's traffic to another."""
+    clean = stack_args(kubernetes_stack(), steps_config())
+    sneaky = stack_args(with_extra(extra()), steps_config())
+    for _ in range(2):
+        assert [m for m, _ in reports(policy(TRF0608), clean)] == []
+        assert len(reports(policy(TRF0608), sneaky)) == 2
+        assert [m for m, _ in reports(policy(TRF05), clean)] == []
+        assert (
+            len(
+                reports(
+                    policy(TRF05),
+                    stack_args(
+                        with_extra(extra(kind="GRPCRoute", backends=[backend("nobody", 1)]))
+                    ),
+                )
+            )
+            == 1
+        )

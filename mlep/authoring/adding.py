@@ -55,6 +55,7 @@ def new_endpoint(
     options: list[str],
     out: Console,
     err: Console,
+    allow_dirty: bool = False,
 ) -> int:
     """`mlep new`: stamp ``endpoint`` from a template (asking for missing options on a
     terminal) and add it to the stack."""
@@ -70,7 +71,7 @@ def new_endpoint(
         data_sensitivity=arguments["data_sensitivity"],
         parameters=parameters,
     )
-    return add_and_report(stack, spec, out, err)
+    return add_and_report(stack, spec, out, err, allow_dirty=allow_dirty)
 
 
 def import_endpoint(
@@ -79,6 +80,8 @@ def import_endpoint(
     stack: StackRef | None,
     out: Console,
     err: Console,
+    *,
+    allow_dirty: bool = False,
 ) -> int:
     """`mlep import`: convert `az ml` YAML; print the spec, or add it to ``stack``."""
     converted = convert(endpoint_file, deployment_files)
@@ -87,12 +90,14 @@ def import_endpoint(
     if stack is None:
         out.file.write(render_endpoint(converted.spec, 0))
         return EXIT_OK
-    return add_and_report(stack, converted.spec, out, err)
+    return add_and_report(stack, converted.spec, out, err, allow_dirty=allow_dirty)
 
 
-def add_and_report(stack: StackRef, spec: dict[str, Any], out: Console, err: Console) -> int:
+def add_and_report(
+    stack: StackRef, spec: dict[str, Any], out: Console, err: Console, *, allow_dirty: bool = False
+) -> int:
     """Add ``spec`` to the stack and say what happened; exit code 1 when it was refused."""
-    diff, plan = add_endpoint(stack, spec)
+    diff, plan = add_endpoint(stack, spec, allow_dirty=allow_dirty)
     if plan.mandatory_violations:
         print_plan(plan, err)
         err.print(
@@ -110,9 +115,12 @@ def add_and_report(stack: StackRef, spec: dict[str, Any], out: Console, err: Con
     return EXIT_OK
 
 
-def add_endpoint(stack: StackRef, spec: dict[str, Any]) -> tuple[str, Plan]:
-    """Append ``spec`` to the stack file and plan it; the file is restored when the plan has
-    a mandatory violation (or fails). Returns the diff and the plan."""
+def add_endpoint(
+    stack: StackRef, spec: dict[str, Any], *, allow_dirty: bool = False
+) -> tuple[str, Plan]:
+    """Plan the stack file with ``spec`` appended and, when the plan has no mandatory
+    violation, write it (atomically, over the text it was made from: mlep/stack/writing.py).
+    The file is never written before the plan passes. Returns the diff and the plan."""
     path = stack.path
     stack.load()  # the stack must be valid before it is added to
     before = stack.text()
@@ -120,14 +128,9 @@ def add_endpoint(stack: StackRef, spec: dict[str, Any]) -> tuple[str, Plan]:
         after = append_endpoint(before, spec)
     except UsageError as error:
         raise UsageError(f"{path.name}: {error}") from None
-    path.write_bytes(after.encode("utf-8"))
-    try:
-        plan = plan_stack(stack)
-    except BaseException:
-        path.write_bytes(before.encode("utf-8"))
-        raise
-    if plan.mandatory_violations:
-        path.write_bytes(before.encode("utf-8"))
+    plan = plan_stack(stack, text=after)
+    if not plan.mandatory_violations:
+        stack.write(before, after, allow_dirty=allow_dirty)
     diff = "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True),

@@ -28,12 +28,16 @@ from models.stack import StackConfig
 class Change:
     """The stack file before and after one traffic change of one endpoint."""
 
-    path: Path
+    stack: StackRef
     endpoint: str
     before: str
     after: str
     summary: str  # one line, e.g. "green 25% -> 60%"
     notes: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> Path:
+        return self.stack.path
 
     @property
     def changed(self) -> bool:
@@ -49,8 +53,10 @@ class Change:
             )
         )
 
-    def write(self) -> None:
-        self.path.write_bytes(self.after.encode())  # bytes: CRLF files stay CRLF
+    def write(self, *, allow_dirty: bool = False) -> None:
+        """Write the change: atomically, only over the text it was made from, and (unless
+        ``allow_dirty``) only to a committed file (mlep/stack/writing.py)."""
+        self.stack.write(self.before, self.after, allow_dirty=allow_dirty)
 
 
 def find_endpoint(config: StackConfig, name: str) -> EndpointSpec:
@@ -110,7 +116,7 @@ def rollout_change(stack: StackRef, config: StackConfig, endpoint: str, target: 
     if before_share == 100:
         text = stack.text()
         return Change(
-            stack.path,
+            stack,
             endpoint,
             text,
             text,
@@ -187,7 +193,7 @@ def _change(
         after = set_traffic(after, spec.name, "mirror_traffic", mirror)
     # The edited file must pass the same validation as `mlep plan`.
     validated(stack.parse(after), f"{stack.file_name} (edited)")
-    return Change(stack.path, spec.name, before, after, summary, notes)
+    return Change(stack, spec.name, before, after, summary, notes)
 
 
 def _scale(shares: Shares, total: int) -> Shares:

@@ -29,6 +29,7 @@ class TrafficCommand:
     stack: StackRef
     endpoint: str
     apply: bool
+    allow_dirty: bool = False
 
 
 def rollout(
@@ -120,7 +121,7 @@ def rollback(command: TrafficCommand, to: str | None, out: Console) -> int:
 
 def _finish(command: TrafficCommand, change: Change, out: Console) -> int:
     """Write the change, show it, and with --apply deploy it."""
-    change.write()
+    change.write(allow_dirty=command.allow_dirty)
     out.file.write(change.diff())  # verbatim: a diff must not be wrapped or styled
     out.print(f"{change.path.name}: {change.summary}", markup=False)
     for note in change.notes:

@@ -24,7 +24,7 @@ from mlep.engine.policy_config import environment_config, stack_policy_config
 from mlep.engine.runtime import ProgramRun, run_program
 from mlep.stack.files import StackFile, read_project
 from mlep.stack.previous import PreviousTraffic, load_previous
-from mlep.stack.ref import StackRef
+from mlep.stack.ref import StackRef, validated
 from models.stack import StackConfig
 
 
@@ -87,14 +87,21 @@ def plan_stack(
     stack: StackRef,
     base: str | None = None,
     policy_config: Path | None = None,
+    *,
+    text: str | None = None,
 ) -> Plan:
     """Validate, then run the program under mocks and the policy pack over the result.
 
     ``base`` is a git revision (its stack file is validated too) or a previous plan document /
-    stack output file: the traffic before this change, for the step rules.
+    stack output file: the traffic before this change, for the step rules. ``text`` plans that
+    content of the stack file instead of the file (an edit not written yet).
     """
     project = read_project(stack.project_dir)
-    stack_file, config = stack.load()
+    if text is None:
+        stack_file, config = stack.load()
+    else:
+        stack_file = stack.parse(text)
+        config = validated(stack_file, f"{stack.file_name} (edited)")
     previous = load_previous(stack, base) if base else None
     rules = rules_at(stack, base) if base else None
     run = run_program(

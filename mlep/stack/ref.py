@@ -16,6 +16,7 @@ from pathlib import Path
 from mlep.errors import UsageError
 from mlep.stack import git
 from mlep.stack.files import StackFile, decoded_text, parse_stack
+from mlep.stack.writing import replace_file
 from models.errors import ConfigError
 from models.loader import parse_stack_config
 from models.stack import StackConfig
@@ -93,6 +94,40 @@ class StackRef:
         """The stack file's path from the repository's root, or None outside a repository."""
         prefix = git.prefix(self.project_dir)
         return None if prefix is None else f"{prefix}{self.file_name}"
+
+    def committed_bytes(self) -> bytes | None:
+        """The stack file's bytes at HEAD; None outside a repository (nothing to compare
+        with), b"" when HEAD does not hold it (a new file, or a repository without commits)."""
+        prefix = git.prefix(self.project_dir)
+        if prefix is None:
+            return None
+        try:
+            head = git.resolve(self.project_dir, "HEAD")
+        except git.GitFailed:
+            return b""
+        path = f"{prefix}{self.file_name}"
+        return (
+            git.show(self.project_dir, head, path)
+            if git.exists(self.project_dir, head, path)
+            else b""
+        )
+
+    def write(self, before: str, after: str, *, allow_dirty: bool = False) -> None:
+        """Replace the stack file's text ``before`` with ``after``: atomically, only if it
+        still reads ``before``, and (unless ``allow_dirty``) only if ``before`` is what is
+        committed, so the change this command makes is the only uncommitted one.
+
+        Raises UsageError (exit 2); the file is then unchanged.
+        """
+        committed = None if allow_dirty else self.committed_bytes()
+        if committed is not None and committed != before.encode("utf-8"):
+            state = "is not committed yet" if not committed else "has uncommitted changes"
+            raise UsageError(
+                f"{self.file_name} {state}; mlep edits only a committed stack file, so that its "
+                "change is the only one to review. Fix: commit (or discard) the changes first, "
+                "or pass --allow-dirty to edit it anyway."
+            )
+        replace_file(self.path, after.encode("utf-8"), expected=before.encode("utf-8"))
 
     def read_at(self, revision: str) -> StackFile:
         """The stack file as it was at a git revision (for --base)."""
