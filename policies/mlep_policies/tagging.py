@@ -50,9 +50,7 @@ def visible(value: Any) -> str:
 @functools.lru_cache(maxsize=4096)  # the stack's tags recur on every resource
 def _visible(value: str) -> str:
     return "".join(
-        c
-        for c in value
-        if not c.isspace() and unicodedata.category(c) not in _INVISIBLE_CATEGORIES
+        c for c in value if not c.isspace() and unicodedata.category(c) not in _INVISIBLE_CATEGORIES
     )
 
 
