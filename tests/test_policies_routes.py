@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import importlib
 from typing import Any
 
 import pytest
@@ -34,6 +35,9 @@ from tests.test_policies_traffic import (
     rule_ids,
     wire_config,
 )
+
+# The pack is imported from its directory, which tests.policy_helpers puts on sys.path.
+routing = importlib.import_module("mlep_policies.routing")
 
 NAMESPACE = "ml-serving"
 NET04 = "net-04-namespace-isolated"
@@ -489,7 +493,10 @@ def test_pods_with_the_endpoint_label_alone_are_no_deployment_of_it() -> None:
     )
     rogue.inputs["metadata"] = {"name": "rogue", "namespace": NAMESPACE}
     rogue.inputs["spec"]["selector"] = {"rogue": "yes"}
-    assert steps([*resources, rogue, extra(backends=[backend("rogue", 1)])]) == []
+    sneaky = extra(backends=[backend("rogue", 1)])
+    assert steps([*resources, rogue, sneaky]) == []
+    settings = routing.stack_traffic(stack_args([*resources, rogue, sneaky]).resources)
+    assert [s.traffic for s in settings if s.resource.urn == sneaky.urn] == []
 
 
 def test_a_service_selecting_no_pod_of_the_stack_is_read_by_its_labels() -> None:
@@ -535,7 +542,9 @@ def test_pod_labels_unknown_at_preview_leave_their_services_to_pulumi_up() -> No
     shadow.inputs["spec"]["template"]["metadata"]["labels"][tokens.DEPLOYMENT_LABEL] = (
         UNKNOWN_STRING_VALUE
     )
-    assert steps([*resources, extra()]) == []
+    # Known, green would take 75 % here (a 50-point rise); the rule waits for `pulumi up`.
+    route = extra(backends=[backend("fraud-scoring-shadow", 1), backend("fraud-scoring-green", 3)])
+    assert steps([*resources, route]) == []
 
 
 def test_an_invalid_weight_spoils_the_rule_for_the_step_rules() -> None:
