@@ -6,17 +6,15 @@ directory. Every command names the stack this way, so the file name is built her
 
 from __future__ import annotations
 
-import errno
 import os
 import re
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlep.errors import UsageError
 from mlep.stack import git
 from mlep.stack.files import StackFile, decoded_text, parse_stack
-from mlep.stack.writing import replace_file
+from mlep.stack.writing import open_regular, replace_file
 from models.errors import ConfigError
 from models.loader import parse_stack_config
 from models.stack import StackConfig
@@ -201,21 +199,8 @@ def _regular_file_bytes(path: Path, name: str) -> bytes:
     """The bytes of ``path`` if it is a regular file; a symbolic link, a FIFO, a device or a
     directory is refused before it is read (reading a FIFO or /dev/zero would never end)."""
     try:
-        # O_NOFOLLOW: a symbolic link fails to open (ELOOP) instead of being followed;
-        # O_NONBLOCK: opening a FIFO does not wait for a writer.
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        descriptor = open_regular(path, name)
     except OSError as error:
-        if error.errno == errno.ELOOP:
-            raise UsageError(
-                f"{name} is a symbolic link; fix: replace it with the stack file itself "
-                "(mlep reads and writes only regular files in the project)"
-            ) from None
         raise UsageError(f"{name}: cannot read it ({error.strerror})") from None
-    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
-        os.close(descriptor)
-        raise UsageError(
-            f"{name} is not a regular file; fix: make it the stack file itself "
-            "(a YAML file), not a directory, FIFO or device"
-        )
     with os.fdopen(descriptor, "rb") as file:
         return file.read()

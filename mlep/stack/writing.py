@@ -93,7 +93,7 @@ def _locked(path: Path) -> Iterator[tuple[bytes, int]]:
     """
     deadline = time.monotonic() + LOCK_WAIT_S
     while True:
-        descriptor = _open_regular(path)
+        descriptor = open_regular(path)
         try:
             _lock(descriptor, path, deadline)
             held = os.fstat(descriptor)
@@ -105,19 +105,27 @@ def _locked(path: Path) -> Iterator[tuple[bytes, int]]:
             os.close(descriptor)  # releases the lock
 
 
-def _open_regular(path: Path) -> int:
+def open_regular(path: Path, name: str | None = None) -> int:
+    """A read-only descriptor of ``path`` if it is a regular file. A symbolic link fails to
+    open instead of being followed (O_NOFOLLOW), a FIFO does not wait for a writer
+    (O_NONBLOCK), and anything but a regular file is refused: UsageError. Other failures
+    raise OSError."""
+    name = name or path.name
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as error:
         if error.errno == errno.ELOOP:
             raise UsageError(
-                f"{path.name} is a symbolic link; fix: replace it with the file itself "
-                "(mlep writes only regular files in the project)"
+                f"{name} is a symbolic link; fix: replace it with the file itself "
+                "(mlep reads and writes only regular files in the project)"
             ) from None
         raise
     if not stat.S_ISREG(os.fstat(descriptor).st_mode):
         os.close(descriptor)
-        raise UsageError(f"{path.name} is not a regular file; nothing was written")
+        raise UsageError(
+            f"{name} is not a regular file; fix: make it the file itself (a YAML file), not a "
+            "directory, FIFO or device"
+        )
     return descriptor
 
 
