@@ -338,3 +338,43 @@ def test_a_file_size_limit_hit_mid_write_leaves_the_original(
     )
     assert repo.read("prod") == old
     assert sorted(p.name for p in repo.project.glob(".Pulumi.*")) == []
+
+
+# ---- new and import keep the file's line endings (point 5) ----------------------------------
+
+AZML = ROOT / "tests" / "fixtures" / "azml" / "mirror"
+NEW_ARGS = (
+    *("new", "churn-v2", "--stack", "prod", "--template", "cpu-tabular-classifier"),
+    *("--owner", "data-team", "--application", "churn", "--data-sensitivity", "internal"),
+    *("--model", "azureml:churn:3"),
+)
+IMPORT_ARGS = (
+    "import",
+    str(AZML / "endpoint.yml"),
+    str(AZML / "blue-deployment.yml"),
+    str(AZML / "green-deployment.yml"),
+    *("--stack", "dev"),
+)
+# The imported sample is also called fraud-scoring: the stack's own one is renamed.
+DEV = (ROOT / "Pulumi.dev.yaml").read_text().replace("fraud-scoring", "fraud-legacy")
+
+
+@pytest.mark.parametrize(
+    ("stack", "text", "args"),
+    [("prod", PROD, NEW_ARGS), ("dev", DEV, IMPORT_ARGS)],
+    ids=["new", "import"],
+)
+def test_new_and_import_keep_a_crlf_file_crlf(
+    tmp_path: Path, env: dict[str, str], stack: str, text: str, args: tuple[str, ...]
+) -> None:
+    crlf = text.replace("\n", "\r\n")
+    repo = Repo(tmp_path, env)
+    copy_project(repo.project)
+    shutil.copytree(ROOT / "templates", repo.project / "templates")
+    repo.write(stack, crlf)
+    repo.commit(stack)
+    step = repo.mlep(stack, *args)
+    assert step.result.code == 0, step.result.output
+    assert step.after.startswith(crlf)
+    assert len(step.after) > len(crlf)
+    assert "\n" not in step.after.replace("\r\n", "")  # no bare LF anywhere
