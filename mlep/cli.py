@@ -22,7 +22,7 @@ from mlep.change.workflow import TrafficCommand, rollback, rollout
 from mlep.engine import ProgramError, one_shot_process, plan_stack, print_plan, rules_at
 from mlep.engine import stack_policy_config as merged_policy_config
 from mlep.errors import UsageError
-from mlep.stack import StackConfigError, StackRef, git, load_previous
+from mlep.stack import StackConfigError, StackRef, git, limits, load_previous
 from models.errors import ConfigError
 
 EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=Path.cwd(),
         help="the Pulumi project (default: current directory)",
+    )
+    parser.add_argument(
+        "--max-file-size",
+        type=int,
+        metavar="BYTES",
+        help=f"the largest stack or az ml file mlep reads (default {limits.MAX_BYTES:,})",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _plan_parsers(commands)
@@ -184,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     if extra and args.command != "new":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.template_options = extra
+    if args.max_file_size is not None:
+        if args.max_file_size < 1:
+            parser.error(f"--max-file-size {args.max_file_size}: give a size in bytes")
+        limits.set_max_bytes(args.max_file_size)
     out = Console(soft_wrap=False, highlight=False)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:

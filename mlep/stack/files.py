@@ -14,6 +14,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.resolver import VersionedResolver
 
 from mlep.errors import UsageError
+from mlep.stack import limits
 from models.errors import format_path
 from models.loader import NAMESPACE
 
@@ -143,6 +144,13 @@ def _load_yaml(text: str | None, path: Path, round_trip: bool = False) -> Any:
     """
     if text is None:
         raise UsageError(f"{path} not found; run mlep from the project directory")
+    limits.check_text(text, path.name)  # before any parser sees it (mlep/stack/limits.py)
+    loaded = _parsed(text, path, round_trip)
+    limits.check_value(loaded, path.name)
+    return loaded
+
+
+def _parsed(text: str, path: Path, round_trip: bool) -> Any:
     if not round_trip:
         try:
             yaml = YAML(typ="safe")

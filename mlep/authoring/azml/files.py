@@ -10,6 +10,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from mlep.errors import UsageError
+from mlep.stack import limits
 from models.errors import MISSING, Problem, listing
 
 Loc = tuple[str | int, ...]
@@ -81,11 +82,13 @@ def load(path: Path, index: int, findings: Findings) -> AzmlFile | None:
         text = path.read_text()
     except OSError as error:
         raise UsageError(f"{path}: cannot read the file ({error.strerror})") from None
+    limits.check_text(text, str(path))  # before any parser sees it (mlep/stack/limits.py)
     try:
         data = YAML(typ="rt").load(text)
     except YAMLError as error:
         findings.add(index, _syntax_problem(path, error))
         return None
+    limits.check_value(data, str(path))
     if not isinstance(data, CommentedMap):
         problem = Problem(
             "",

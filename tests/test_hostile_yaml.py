@@ -1,0 +1,153 @@
+"""Hostile YAML is refused before it is expanded (issue 19, point 4: sizes, aliases, depth).
+
+Each file here hung mlep, overflowed Python's recursion limit or crashed the C parser with a
+segmentation fault before `mlep/stack/limits.py`. The commands run in a subprocess, as users
+run them: the only acceptable outcome is exit 2 with a message naming the file and the fix,
+within the subprocess timeout (a hang fails the test instead of hanging the suite).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from mlep.errors import UsageError
+from mlep.stack import limits
+from tests.test_plan_cli import MLEP, copy_project
+from tests.test_review import mlep_env
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = (ROOT / "Pulumi.dev.yaml").read_text()
+
+
+def billion_laughs(indent: str = "  ", key: str = "ml-endpoints:") -> str:
+    """Nine anchors, each a list of nine aliases of the one before: 9**9 values expanded."""
+    lines = [f"{indent}{key}lol0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    for i in range(1, 10):
+        aliases = ", ".join([f"*a{i - 1}"] * 9)
+        lines.append(f"{indent}{key}lol{i}: &a{i} [{aliases}]")
+    return "\n".join(lines) + "\n"
+
+
+HOSTILE = {
+    "billion-laughs": "config:\n" + billion_laughs(),
+    "flow-300-deep": "config:\n  ml-endpoints:deep: " + "[" * 300 + "]" * 300 + "\n",
+    "flow-100000-deep": "config:\n  ml-endpoints:deep: " + "[" * 100_000 + "]" * 100_000 + "\n",
+    "mapping-100000-deep": "config:\n  ml-endpoints:deep: "
+    + "{a: " * 100_000
+    + "1"
+    + "}" * 100_000,
+    "block-300-deep": "config:\n  ml-endpoints:deep:\n"
+    + "".join(" " * (4 + level) + f"k{level}:\n" for level in range(300))
+    + " " * 310
+    + "v: 1\n",
+    "dash-300-deep": "config:\n  ml-endpoints:deep:\n    " + "- " * 300 + "x\n",
+    "self-reference": "config:\n  ml-endpoints:loop: &loop [1, *loop]\n",
+}
+EXPECTED = {
+    "billion-laughs": "expand to more than 1,000,000 values",
+    "self-reference": "refers to a collection that contains it",
+}
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = copy_project(tmp_path_factory.mktemp("hostile-yaml"))
+    for name, text in HOSTILE.items():
+        (directory / f"Pulumi.{name}.yaml").write_text(text)
+    (directory / "Pulumi.dev.yaml").write_text(DEV)
+    return directory
+
+
+def mlep(project: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(MLEP), "-C", str(project), *args],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory: pytest.TempPathFactory, project: Path) -> dict[str, str]:
+    return mlep_env(tmp_path_factory, project)
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_a_hostile_stack_file_is_refused_with_exit_2(
+    project: Path, env: dict[str, str], name: str
+) -> None:
+    done = mlep(project, env, "plan", "--stack", name)
+    assert done.returncode == 2, (done.returncode, done.stderr[-2000:])
+    message = " ".join(done.stderr.split())
+    assert f"Pulumi.{name}.yaml" in message
+    assert EXPECTED.get(name, "nested more than 64 levels deep") in message
+    assert "Traceback" not in done.stderr
+
+
+def test_a_file_over_the_size_limit_is_refused_and_the_flag_raises_it(
+    project: Path, env: dict[str, str]
+) -> None:
+    small = mlep(project, env, "--max-file-size", "400", "plan", "--stack", "dev")
+    assert small.returncode == 2
+    assert "more than the 400 mlep reads" in small.stderr
+    assert "--max-file-size" in small.stderr
+    raised = mlep(project, env, "--max-file-size", str(10 * 1024 * 1024), "plan", "--stack", "dev")
+    assert raised.returncode == 0, raised.stderr
+
+
+def test_a_billion_laughs_az_ml_file_is_refused(project: Path, env: dict[str, str]) -> None:
+    endpoint = project / "endpoint.yml"
+    endpoint.write_text("name: lol\nauth_mode: aml_token\n" + billion_laughs("", ""))
+    deployment = project / "blue.yml"
+    deployment.write_text("name: blue\nendpoint_name: lol\n")
+    done = mlep(project, env, "import", str(endpoint), str(deployment))
+    assert done.returncode == 2, done.stderr
+    assert "expand to more than 1,000,000 values" in " ".join(done.stderr.split())
+
+
+# ---- the checks themselves ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a: '[[[[' \n",
+        'a: "[[[\\"[[" \n',
+        "a: [x]  # " + "[" * 100 + "\n",
+        "a: it's [fine]\n",
+        "a: " + "[" * 64 + "]" * 64 + "\n",
+    ],
+    ids=["single-quoted", "double-quoted", "comment", "apostrophe", "64-deep"],
+)
+def test_brackets_in_scalars_and_comments_do_not_count(text: str) -> None:
+    limits.check_text(text, "x.yaml")
+
+
+def test_aliases_within_the_limit_are_fine() -> None:
+    shared = ["x"] * 10
+    limits.check_value({"a": shared, "b": shared, "c": [shared, shared]}, "x.yaml")
+
+
+def test_expansion_counts_every_reference_of_a_shared_value() -> None:
+    level: list[object] = ["lol"] * 10
+    for _ in range(6):  # 10**7 values once expanded
+        level = [level] * 10
+    with pytest.raises(UsageError, match="expand to more than"):
+        limits.check_value({"a": level}, "x.yaml")
+
+
+def test_the_real_depth_is_checked_after_loading() -> None:
+    deep: list[object] = []
+    node = deep
+    for _ in range(70):
+        child: list[object] = []
+        node.append(child)
+        node = child
+    with pytest.raises(UsageError, match="nested more than 64 levels deep"):
+        limits.check_value(deep, "x.yaml")
