@@ -151,3 +151,59 @@ def test_the_real_depth_is_checked_after_loading() -> None:
         node = child
     with pytest.raises(UsageError, match="nested more than 64 levels deep"):
         limits.check_value(deep, "x.yaml")
+
+
+# ---- YAML features that change a value's type or meaning -------------------------------------
+
+TAGS_LINE = "    cost-center: ml-platform-dev\n"
+FEATURES = {
+    "date": (DEV.replace(TAGS_LINE, TAGS_LINE + "    created: 2024-05-01\n"), 0, ""),
+    "timestamp": (DEV.replace(TAGS_LINE, TAGS_LINE + "    created: 2024-05-01T10:00:00Z\n"), 0, ""),
+    "binary": (
+        DEV.replace(TAGS_LINE, "    cost-center: !!binary aGVsbG8=\n"),
+        2,
+        "tagged !!binary",
+    ),
+    "set": (DEV.replace(TAGS_LINE, "    cost-center: !!set {a, b}\n"), 2, "tagged !!set"),
+    "merge": (DEV.replace(TAGS_LINE, "    <<: {cost-center: ml-platform-dev}\n"), 0, ""),
+    # A validation error beside a merge key: the merged key has no line of its own.
+    "merge-invalid": (
+        DEV.replace("  ml-endpoints:tags:\n", "  ml-endpoints:tags:\n    <<: {extra: 1}\n"),
+        2,
+        "ml-endpoints:tags.extra = 1",
+    ),
+    "secure-malformed": (
+        DEV.replace(TAGS_LINE, "    cost-center: {secure: v1:CIPHERTEXTabc123, extra: 1}\n"),
+        2,
+        "{'secure': '[secret]', 'extra': 1}",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def features(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = copy_project(tmp_path_factory.mktemp("yaml-features"))
+    for name, (text, _, _) in FEATURES.items():
+        (directory / f"Pulumi.{name}.yaml").write_text(text)
+    return directory
+
+
+@pytest.mark.parametrize("name", sorted(FEATURES))
+def test_yaml_features_are_accepted_as_strings_or_refused_plainly(
+    features: Path, env: dict[str, str], name: str
+) -> None:
+    _, code, expected = FEATURES[name]
+    done = mlep(features, env, "plan", "--stack", name, "--json")
+    assert done.returncode == code, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert "internal error" not in done.stderr
+    assert "CIPHERTEXT" not in done.stderr + done.stdout
+    if expected:
+        assert expected in " ".join(done.stderr.split())
+
+
+def test_an_unquoted_date_stays_the_text_it_was_written_as(
+    features: Path, env: dict[str, str]
+) -> None:
+    done = mlep(features, env, "plan", "--stack", "date", "--json")
+    assert '"created": "2024-05-01"' in done.stdout

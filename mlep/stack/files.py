@@ -10,6 +10,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.resolver import VersionedResolver
 
@@ -133,6 +134,16 @@ class _Yaml12Resolver(VersionedResolver):
         return (1, 2)
 
 
+class _Constructor(SafeConstructor):
+    """ruamel's safe constructor, except that a plain scalar that looks like a date or a
+    timestamp (`created: 2024-05-01`) stays the string it was written as: YAML 1.2's core
+    schema has no timestamps, a tag or a description wants the text, and a `date` object
+    would reach JSON nowhere."""
+
+
+_Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+
+
 def _load_yaml(text: str | None, path: Path, round_trip: bool = False) -> Any:
     """The document's values (YAML 1.2, as the Pulumi CLI reads it); with ``round_trip``,
     as ruamel's CommentedMap/CommentedSeq, which know the line of every key and item.
@@ -155,11 +166,15 @@ def _parsed(text: str, path: Path, round_trip: bool) -> Any:
         try:
             yaml = YAML(typ="safe")
             yaml.Resolver = _Yaml12Resolver
+            yaml.Constructor = _Constructor
             return yaml.load(text)
         except YAMLError:
             pass  # ruamel's parser reads it, or reports the error with its position
     try:
-        return YAML(typ="rt" if round_trip else "safe", pure=True).load(text)
+        yaml = YAML(typ="rt" if round_trip else "safe", pure=True)
+        if not round_trip:
+            yaml.Constructor = _Constructor
+        return yaml.load(text)
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -184,7 +199,8 @@ def _decoded(value: Any) -> Any:
 
 
 def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
+    """A `secure:` value, well-formed or not: its ciphertext is never shown."""
+    return isinstance(value, dict) and "secure" in value
 
 
 def _contains_secure(value: Any) -> bool:
@@ -199,7 +215,12 @@ def _contains_secure(value: Any) -> bool:
 
 def _mask_secure(value: Any) -> Any:
     if _is_secure(value):
-        return SECRET_PLACEHOLDER
+        if set(value) == {"secure"}:
+            return SECRET_PLACEHOLDER
+        # Malformed (other keys beside `secure`): validation reports it, without the secret.
+        return {
+            k: SECRET_PLACEHOLDER if k == "secure" else _mask_secure(v) for k, v in value.items()
+        }
     if isinstance(value, dict):
         return {k: _mask_secure(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -220,7 +241,9 @@ def _collect_lines(node: Any, loc: list[str | int], lines: dict[str, int]) -> No
     if isinstance(node, CommentedMap):
         for key, child in node.items():
             here = [*loc, str(key)]
-            lines[format_path(here)] = node.lc.key(key)[0] + 1
+            # A key merged in with `<<:` has no position of its own: the mapping's line.
+            position = node.lc.data.get(key)
+            lines[format_path(here)] = (position[0] if position else node.lc.line) + 1
             _collect_lines(child, here, lines)
     elif isinstance(node, CommentedSeq):
         for index, child in enumerate(node):

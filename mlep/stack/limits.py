@@ -15,6 +15,7 @@ the C parser (ruamel.yaml.clib, libyaml) outright. So, in this order:
 
 from __future__ import annotations
 
+import datetime
 import re
 from typing import Any
 
@@ -112,7 +113,29 @@ def check_value(value: Any, name: str) -> None:
         on_path.add(key)
         stack.append((node, depth, True))
         children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1, False) for child in children)
+        for child in children:
+            if isinstance(child, _FOREIGN):
+                raise _foreign(name, child)
+            stack.append((child, depth + 1, False))
+
+
+# What only an explicit tag (!!binary, !!set, !!timestamp) makes of a value: no field of a
+# stack or az ml file takes one, and JSON (the plan, the engine's config) has none.
+_FOREIGN = (bytes, set, frozenset, datetime.date)
+
+
+def _foreign(name: str, value: Any) -> UsageError:
+    if isinstance(value, bytes):
+        kind = "!!binary"
+    elif isinstance(value, set | frozenset):
+        kind = "!!set"
+    else:
+        kind = "!!timestamp"
+    return UsageError(
+        f"{name}: a value tagged {kind} ({type(value).__name__}); mlep reads strings, numbers, "
+        "booleans, lists and mappings. Fix: remove the tag and write the value as a (quoted) "
+        "string or a list"
+    )
 
 
 def _too_deep(name: str, line: int | None) -> UsageError:
