@@ -672,6 +672,18 @@ def test_trf05_preview_without_a_known_endpoint_still_matches_any() -> None:
     assert_stack_violations(stack, 0)
 
 
+def test_trf05_preview_an_unknown_deployment_name_stands_in_for_its_own_endpoint_only() -> None:
+    """fraud-scoring's deployment names are unknown (its endpoint's are not): they stand in for
+    the names its traffic uses, never for churn's `gbm-v4`, which no deployment declares."""
+    fraud = golden_stack()
+    for resource in fraud:
+        if resource.type == DEPLOYMENT:
+            resource.inputs["deploymentName"] = UNKNOWN_STRING_VALUE
+    churn = golden_stack(("gbm-v3",), {"gbm-v3": 75.0, "gbm-v4": 25.0}, endpoint="churn-propensity")
+    (message,) = assert_stack_violations(fraud + churn, 1, "TRF-01")
+    assert "endpoint 'churn-propensity': traffic names 'gbm-v4'" in message
+
+
 def test_trf05_skips_weights_unknown_at_preview() -> None:
     assert_stack_violations(golden_stack(traffic={"blue": 75.0, "green": UNKNOWN_NUMBER_VALUE}), 0)
 

@@ -536,6 +536,25 @@ def test_a_backend_unknown_at_preview_leaves_the_rule_to_pulumi_up(unknown: dict
     assert steps(with_extra(route)) == []
 
 
+@pytest.mark.parametrize(
+    "name", [UNKNOWN_STRING_VALUE, "", None], ids=["unknown-at-preview", "empty", "absent"]
+)
+def test_trf05_a_backend_without_a_known_name_is_no_service_to_wait_for(name: Any) -> None:
+    """A name unknown at preview is checked on `pulumi up`; an empty or absent one is the
+    CRD's to refuse: neither is reported as a Service missing from the stack."""
+    ref = backend("fraud-scoring-shadow", 1)
+    ref.pop("name") if name is None else ref.update(name=name)
+    route = extra(backends=[ref])
+    route.dependencies.append(find(kubernetes_stack(), "fraud-scoring-shadow-service").urn)
+    assert check(TRF05, stack_args(with_extra(route)), []) == []
+
+
+def test_trf05_an_empty_backend_namespace_is_the_routes_own() -> None:
+    route = extra(backends=[backend("fraud-scoring-shadow", 1, namespace="")])
+    route.dependencies.append(find(kubernetes_stack(), "fraud-scoring-shadow-service").urn)
+    assert check(TRF05, stack_args(with_extra(route)), []) == []
+
+
 def test_pod_labels_unknown_at_preview_leave_their_services_to_pulumi_up() -> None:
     resources = kubernetes_stack()
     shadow = find(resources, "fraud-scoring-shadow-deployment")
