@@ -684,6 +684,17 @@ def test_trf05_preview_an_unknown_deployment_name_stands_in_for_its_own_endpoint
     assert "endpoint 'churn-propensity': traffic names 'gbm-v4'" in message
 
 
+def test_trf05_preview_without_a_known_endpoint_matches_only_the_same_deployment_name() -> None:
+    """An unknown endpoint name with a known deployment name stands in for that name alone:
+    traffic naming `green` beside the only deployment, `blue`, is still reported."""
+    stack = _endpoint_names_unknown(golden_stack(("blue",), {"blue": 75.0, "green": 25.0}))
+    for resource in stack:
+        if resource.type == DEPLOYMENT:
+            resource.dependencies = []
+    (message,) = assert_stack_violations(stack, 1, "TRF-01")
+    assert "traffic names 'green'" in message
+
+
 def test_trf05_skips_weights_unknown_at_preview() -> None:
     assert_stack_violations(golden_stack(traffic={"blue": 75.0, "green": UNKNOWN_NUMBER_VALUE}), 0)
 
