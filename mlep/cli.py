@@ -19,7 +19,14 @@ from mlep.authoring.adding import import_endpoint, new_endpoint, show_templates
 from mlep.change.guardrails.run import GuardrailOptions
 from mlep.change.review import review_stack, to_markdown
 from mlep.change.workflow import TrafficCommand, rollback, rollout
-from mlep.engine import ProgramError, one_shot_process, plan_stack, print_plan, rules_at
+from mlep.engine import (
+    ProgramError,
+    check_out,
+    one_shot_process,
+    plan_stack,
+    print_plan,
+    rules_at,
+)
 from mlep.engine import stack_policy_config as merged_policy_config
 from mlep.errors import UsageError
 from mlep.stack import StackConfigError, StackRef, git, limits, load_previous
@@ -66,7 +73,12 @@ def _plan_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     plan = commands.add_parser("plan", help="run the program offline and print the plan")
     plan.add_argument("--stack", required=True, help=STACK_HELP)
     plan.add_argument("--json", action="store_true", help="print the plan document instead")
-    plan.add_argument("--out", type=Path, help="write the rendered artefacts to this directory")
+    plan.add_argument(
+        "--out",
+        type=Path,
+        help="write the Kubernetes manifests (Azure: plan.json) to this directory when the plan "
+        "has no mandatory violation; it must be new, empty or written by mlep before",
+    )
     _policy_arguments(plan)
 
     review = commands.add_parser(
@@ -223,13 +235,20 @@ def _stack(args: argparse.Namespace) -> StackRef:
 
 def _plan(args: argparse.Namespace, out: Console, err: Console) -> int:
     quiet = args.json or not err.is_terminal
+    if args.out:
+        check_out(args.out, args.project_dir.resolve())
     with (
         err.status("Planning (offline, mock runtime) ...", spinner="dots")
         if not quiet
         else nullcontext()
     ):
         plan = plan_stack(_stack(args), base=args.base, policy_config=args.policy_config)
-    if args.out:
+    if args.out and plan.mandatory_violations:
+        err.print(
+            f"mlep: nothing written to --out {args.out}: the plan has mandatory policy violations.",
+            markup=False,
+        )
+    elif args.out:
         plan.write_out(args.out)
     if args.json:
         sys.stdout.write(plan.to_json())

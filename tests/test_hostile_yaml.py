@@ -162,9 +162,14 @@ FEATURES = {
     "binary": (
         DEV.replace(TAGS_LINE, "    cost-center: !!binary aGVsbG8=\n"),
         2,
-        "tagged !!binary",
+        f"Pulumi.binary.yaml:{DEV[: DEV.index(TAGS_LINE)].count(chr(10)) + 1}: a value tagged "
+        "!!binary (bytes)",
     ),
-    "set": (DEV.replace(TAGS_LINE, "    cost-center: !!set {a, b}\n"), 2, "tagged !!set"),
+    "set": (
+        DEV.replace(TAGS_LINE, "    cost-center: !<tag:yaml.org,2002:set> {a, b}\n"),
+        2,
+        f"Pulumi.set.yaml:{DEV[: DEV.index(TAGS_LINE)].count(chr(10)) + 1}: a value tagged !!set",
+    ),
     "merge": (DEV.replace(TAGS_LINE, "    <<: {cost-center: ml-platform-dev}\n"), 0, ""),
     # A validation error beside a merge key: the merged key has no line of its own.
     "merge-invalid": (

@@ -24,6 +24,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from mlep.engine.manifests import HEADER, ManifestError, manifests, render, write_manifests
+from mlep.engine.output import MARKER
 from mlep.engine.runtime import SECRET, Registration
 from mlep.stack import StackRef
 from tests.conftest import ROOT, run_namespace
@@ -175,25 +176,26 @@ def test_string_values_that_look_like_other_types_stay_strings() -> None:
 def test_rendering_the_same_plan_twice_gives_identical_bytes(tmp_path: Path) -> None:
     # A second, fresh run: registrations arrive from a thread pool in any order.
     again = run_namespace(kubernetes_scenario("max"))
-    write_manifests(stack_run("max").resources, tmp_path / "first", "max")
-    write_manifests(again.resources, tmp_path / "second", "max")
+    write_manifests(stack_run("max").resources, tmp_path / "first", "max", project_dir=ROOT)
+    write_manifests(again.resources, tmp_path / "second", "max", project_dir=ROOT)
     first = {p.name: p.read_bytes() for p in (tmp_path / "first").iterdir()}
     second = {p.name: p.read_bytes() for p in (tmp_path / "second").iterdir()}
+    assert MARKER in first
     assert first == second
     assert first
 
 
 def test_written_files_are_exactly_the_rendered_objects(tmp_path: Path) -> None:
-    written = write_manifests(stack_run("max").resources, tmp_path, "max")
+    written = write_manifests(stack_run("max").resources, tmp_path, "max", project_dir=ROOT)
     assert {p.name: p.read_text() for p in written} == rendered("max")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(rendered("max"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*rendered("max"), MARKER])
 
 
 def rewritten_directory(tmp_path: Path) -> Path:
     """A directory written for `max`, with a user's file added, then written for `defaults`."""
-    write_manifests(stack_run("max").resources, tmp_path, "test")
+    write_manifests(stack_run("max").resources, tmp_path, "test", project_dir=ROOT)
     (tmp_path / "kustomization.yaml").write_text("resources: []\n")
-    write_manifests(stack_run("defaults").resources, tmp_path, "test")
+    write_manifests(stack_run("defaults").resources, tmp_path, "test", project_dir=ROOT)
     return tmp_path
 
 
@@ -256,7 +258,9 @@ def test_a_secret_value_deep_in_a_list_is_refused() -> None:
 
 def test_nothing_is_written_when_a_secret_would_be(tmp_path: Path) -> None:
     with pytest.raises(ManifestError):
-        write_manifests([*stack_run("defaults").resources, LEAKY], tmp_path / "out", "test")
+        write_manifests(
+            [*stack_run("defaults").resources, LEAKY], tmp_path / "out", "test", project_dir=ROOT
+        )
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
 
 
@@ -297,7 +301,7 @@ def cli(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 def written(cli: dict[str, Any]) -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted(cli["dir"].iterdir())}
+    return {p.name: p.read_text() for p in sorted(cli["dir"].iterdir()) if p.name != MARKER}
 
 
 def test_plan_out_exits_0(cli: dict[str, Any]) -> None:

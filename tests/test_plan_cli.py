@@ -193,7 +193,7 @@ def cases(project: Path, git_project: Path, out: Path) -> dict[str, tuple[list[s
         "prod_json": ([*repo, "plan", "--stack", "prod", "--json"], ROOT),
         "prod_json_again": ([*repo, "plan", "--stack", "prod", "--json"], ROOT),
         # --out writes exactly the --json document (test_out_writes_the_plan_document).
-        "secure": ([*tmp, "plan", "--stack", "secure", "--out", str(out / "secure")], ROOT),
+        "secure": ([*tmp, "plan", "--stack", "secure", "--out", str(out.parent / "secure")], ROOT),
         "secure_invalid": ([*tmp, "plan", "--stack", "secureinvalid"], ROOT),
         "unicode_json": ([*tmp, "plan", "--stack", "unicode", "--json"], ROOT),
         "missing_stack": ([*tmp, "plan", "--stack", "nope"], ROOT),
@@ -536,7 +536,7 @@ def test_ciphertext_never_printed(runs: dict[str, Result], case: str) -> None:
 
 
 def test_ciphertext_never_in_the_plan_document(runs: dict[str, Result], out_dir: Path) -> None:
-    document = (out_dir / "secure" / "plan.json").read_text()
+    document = (out_dir.parent / "secure" / "plan.json").read_text()
     assert json.loads(document)["resources"]
     for ciphertext in CIPHERTEXTS:
         assert ciphertext not in document

@@ -12,7 +12,7 @@ stack room and `models`. The other rooms use only what this module exports.
 
 from mlep.engine.automation import pulumi_up, require_cli
 from mlep.engine.base_rules import rules_at
-from mlep.engine.plan import Plan, plan_stack
+from mlep.engine.plan import Plan, check_out, plan_stack
 from mlep.engine.policy import Violation
 from mlep.engine.policy_config import stack_policy_config
 from mlep.engine.render import print_plan
@@ -22,6 +22,7 @@ __all__ = [
     "Plan",
     "ProgramError",
     "Violation",
+    "check_out",
     "one_shot_process",
     "plan_stack",
     "print_plan",

@@ -18,7 +18,8 @@ from mlep.engine.base_rules import (
     rules_at,
     strictest,
 )
-from mlep.engine.manifests import write_manifests
+from mlep.engine.manifests import is_generated, write_manifests
+from mlep.engine.output import check_out_dir, write_out
 from mlep.engine.policy import PackResult, Violation
 from mlep.engine.policy_config import environment_config, stack_policy_config
 from mlep.engine.runtime import ProgramRun, run_program
@@ -26,6 +27,8 @@ from mlep.stack.files import StackFile, read_project
 from mlep.stack.previous import PreviousTraffic, load_previous
 from mlep.stack.ref import StackRef, validated
 from models.stack import StackConfig
+
+PLAN_FILE = "plan.json"
 
 
 @dataclass(frozen=True)
@@ -74,13 +77,27 @@ class Plan:
         return orjson.dumps(self.document(), option=options).decode()
 
     def write_out(self, directory: Path) -> None:
-        """Kubernetes: the manifests, one file per object (and nothing else, so that
-        `kubectl apply -f DIR` works). Azure has no manifests: the plan document."""
+        """Kubernetes: the manifests, one file per object (and nothing else that `kubectl
+        apply -f DIR` reads). Azure has no manifests: the plan document. Only a plan without
+        mandatory violations is written (the caller checks); see `mlep.engine.output`."""
+        project_dir = self.stack_file.path.parent
         if self.config.target == "kubernetes":
-            write_manifests(self.run.resources, directory, self.stack_file.name)
+            write_manifests(
+                self.run.resources, directory, self.stack_file.name, project_dir=project_dir
+            )
             return
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "plan.json").write_text(self.to_json(), encoding="utf-8")
+        write_out(directory, {PLAN_FILE: self.to_json()}, project_dir, _is_plan_document)
+
+
+def _is_plan_document(head: str) -> bool:
+    return head.lstrip().startswith("{") and '"project"' in head
+
+
+def check_out(directory: Path, project_dir: Path) -> None:
+    """Refuse (UsageError) an --out directory mlep may not write, before planning."""
+    check_out_dir(
+        directory, project_dir, lambda head: is_generated(head) or _is_plan_document(head)
+    )
 
 
 def plan_stack(

@@ -157,7 +157,7 @@ def _load_yaml(text: str | None, path: Path, round_trip: bool = False) -> Any:
         raise UsageError(f"{path} not found; run mlep from the project directory")
     limits.check_text(text, path.name)  # before any parser sees it (mlep/stack/limits.py)
     loaded = _parsed(text, path, round_trip)
-    limits.check_value(loaded, path.name)
+    limits.check_value(loaded, path.name, text)
     return loaded
 
 

@@ -78,9 +78,10 @@ def _flow_depth(text: str, name: str) -> int:
     return deepest
 
 
-def check_value(value: Any, name: str) -> None:
+def check_value(value: Any, name: str, text: str = "") -> None:
     """Refuse a loaded document whose aliases expand to too many values, that nests too deep
-    once expanded, or whose alias contains itself (UsageError). Iterative: no recursion."""
+    once expanded, whose alias contains itself, or that holds a value only a type tag makes
+    (UsageError; ``text`` locates the tag). Iterative: no recursion."""
     counted: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(value, 1, False)]
@@ -115,7 +116,7 @@ def check_value(value: Any, name: str) -> None:
         children = node.values() if isinstance(node, dict) else node
         for child in children:
             if isinstance(child, _FOREIGN):
-                raise _foreign(name, child)
+                raise _foreign(name, child, text)
             stack.append((child, depth + 1, False))
 
 
@@ -124,17 +125,20 @@ def check_value(value: Any, name: str) -> None:
 _FOREIGN = (bytes, set, frozenset, datetime.date)
 
 
-def _foreign(name: str, value: Any) -> UsageError:
+def _foreign(name: str, value: Any, text: str) -> UsageError:
     if isinstance(value, bytes):
-        kind = "!!binary"
+        kind = "binary"
     elif isinstance(value, set | frozenset):
-        kind = "!!set"
+        kind = "set"
     else:
-        kind = "!!timestamp"
+        kind = "timestamp"
+    # The value has no line of its own (the fast loader keeps none): the tag's first use has.
+    tag = re.search(rf"!!{kind}\b|!<tag:yaml\.org,2002:{kind}>", text)
+    where = f"{name}:{text.count(chr(10), 0, tag.start()) + 1}" if tag else name
     return UsageError(
-        f"{name}: a value tagged {kind} ({type(value).__name__}); mlep reads strings, numbers, "
-        "booleans, lists and mappings. Fix: remove the tag and write the value as a (quoted) "
-        "string or a list"
+        f"{where}: a value tagged !!{kind} ({type(value).__name__}); mlep reads strings, "
+        "numbers, booleans, lists and mappings. Fix: remove the tag and write the value as a "
+        "(quoted) string or a list"
     )
 
 

@@ -88,7 +88,7 @@ def load(path: Path, index: int, findings: Findings) -> AzmlFile | None:
     except YAMLError as error:
         findings.add(index, _syntax_problem(path, error))
         return None
-    limits.check_value(data, str(path))
+    limits.check_value(data, str(path), text)
     if not isinstance(data, CommentedMap):
         problem = Problem(
             "",
