@@ -364,6 +364,30 @@ SCHEDULE = {"endpoints": {"fraud-scoring": {"steps": [5, 25, 60, 100]}}}
             id="stable-is-another-deployment",
         ),
         pytest.param(
+            {"blue": 100, "green": 0},
+            None,
+            before({"blue": 60, "green": 40}, stable="blue"),
+            {},
+            [],
+            id="rollback-to-the-dominant-that-is-stable",
+        ),
+        pytest.param(
+            {"blue": 100, "green": 0, "shadow": 0},
+            None,
+            before({"blue": 60, "green": 40, "shadow": 0}),
+            {},
+            [],
+            id="rollback-beside-an-idle-deployment",
+        ),
+        pytest.param(
+            {"blue": 100},
+            None,
+            before({}),
+            {},
+            [],
+            id="no-traffic-before",
+        ),
+        pytest.param(
             {"blue": 0, "green": 100},
             None,
             before({"blue": 0, "green": 0}),
@@ -1185,9 +1209,20 @@ def test_trf05_reports_a_backend_filter_mirror_to_a_service_not_in_the_stack() -
         ("maxCanaryPercent", 100, True),
         ("maxCanaryPercent", 0, False),
         ("maxCanaryPercent", 101, False),
+        ("endpoints", {"fraud-scoring": {"maxStepPercent": 1}}, True),
+        ("endpoints", {"fraud-scoring": {"maxStepPercent": 100}}, True),
+        ("endpoints", {"fraud-scoring": {"maxStepPercent": 0}}, False),
+        ("endpoints", {"fraud-scoring": {"maxStepPercent": 101}}, False),
+        ("endpoints", {"fraud-scoring": {"maxCanaryPercent": 1}}, True),
+        ("endpoints", {"fraud-scoring": {"maxCanaryPercent": 100}}, True),
+        ("endpoints", {"fraud-scoring": {"maxCanaryPercent": 0}}, False),
+        ("endpoints", {"fraud-scoring": {"maxCanaryPercent": 101}}, False),
+        ("endpoints", {"fraud-scoring": {"steps": [5, 25, 60, 100]}}, True),
+        ("endpoints", {"fraud-scoring": {"steps": ["5"]}}, False),
+        ("endpoints", {"fraud-scoring": {"maxStep": 10}}, False),  # a typo is no override
     ],
 )
-def test_step_tunables_are_bounded_1_to_100(tunable: str, value: int, accepted: bool) -> None:
+def test_step_tunables_are_bounded_1_to_100(tunable: str, value: Any, accepted: bool) -> None:
     """The bounds of the step rules' config schema (issue 18, point 7), as the CLI checks
     a policy config against it before Configure."""
     policies = load_policies(POLICIES_DIR)

@@ -4,8 +4,7 @@ against the previous traffic given in policy config (`previousTraffic`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 
@@ -47,8 +46,7 @@ class Unreadable(ValueError):
     """Previous traffic that is given but cannot be read: the step rules fail closed."""
 
 
-@dataclass(frozen=True)
-class Previous:
+class Previous(NamedTuple):
     """One endpoint's traffic before the change; ``stable`` is the deployment a rollback
     returns to, when the caller knows it (mlep fills it from git history)."""
 
@@ -143,8 +141,7 @@ def _previous(endpoint: str, previous: Any, urn: str, report: ReportViolation) -
         return None
 
 
-@dataclass(frozen=True)
-class _Limits:
+class _Limits(NamedTuple):
     """The step limits of one endpoint: the policy's, or the endpoint's overrides."""
 
     max_step: int
