@@ -912,6 +912,83 @@ def test_rejects_tag_value_that_is_not_a_label_on_kubernetes() -> None:
     assert problem_at(namespace, "tags.owner").value == "Fraud Team"
 
 
+def test_accepts_exactly_50_tags_once_merged() -> None:
+    namespace = scenario("defaults")
+    endpoint(namespace)["tags"] = {f"endpoint-{i}": "x" for i in range(50 - len(TAGS) - 24)}
+    deployment(namespace)["tags"] = {f"deployment-{i}": "x" for i in range(24)}
+    parse(namespace)  # accepted
+
+
+@pytest.mark.parametrize(
+    ("level", "path"), [("endpoint", f"{EP}.tags.team"), ("deployment", f"{DEP}.tags.team")]
+)
+def test_rejects_endpoint_and_deployment_tags_that_are_not_labels_on_kubernetes(
+    level: str, path: str
+) -> None:
+    namespace = kubernetes_defaults()
+    holder = endpoint(namespace) if level == "endpoint" else deployment(namespace)
+    holder["tags"] = {"team": "Fraud Team"}
+    assert problem_at(namespace, path).value == "Fraud Team"
+
+
+def test_rejects_a_tag_name_that_is_not_a_label_name_on_kubernetes() -> None:
+    namespace = kubernetes_defaults()
+    endpoint(namespace)["tags"] = {"cost center": "ml"}
+    assert problem_at(namespace, f"{EP}.tags.cost center").value == "ml"
+
+
+@pytest.mark.parametrize("value", ["a" * 63, "fraud_team.v2", "x", ""])
+def test_accepts_label_safe_tags_on_kubernetes(value: str) -> None:
+    namespace = kubernetes_defaults()
+    endpoint(namespace)["tags"] = {"team": value, "tier.v2": "gold"}
+    parse(namespace)  # accepted
+
+
+def test_rejects_a_64_character_tag_value_on_kubernetes() -> None:
+    namespace = kubernetes_defaults()
+    endpoint(namespace)["tags"] = {"team": "a" * 64}
+    assert problem_at(namespace, f"{EP}.tags.team").value == "a" * 64
+
+
+def test_azure_tags_are_not_held_to_label_rules() -> None:
+    """Azure tag values take spaces and 256 characters; labels are a Kubernetes matter."""
+    namespace = scenario("defaults")
+    namespace["tags"]["owner"] = "Fraud Team"
+    endpoint(namespace)["tags"] = {"purpose": "Card fraud (EU), " + "x" * 100}
+    deployment(namespace)["tags"] = {"notes": "Blue: the stable one"}
+    parse(namespace)  # accepted
+
+
+LONG_ENDPOINT = "e" + "-scoring" * 3 + "-abcdef"  # 32 characters
+LONG_DEPLOYMENT = "deployment-" + "v" * 20  # 31 characters: 64 with the hyphen
+
+
+def test_rejects_a_service_name_over_63_characters_on_kubernetes() -> None:
+    assert (len(LONG_ENDPOINT), len(LONG_DEPLOYMENT)) == (32, 31)
+    namespace = kubernetes_defaults()
+    endpoint(namespace)["name"] = LONG_ENDPOINT
+    deployment(namespace)["name"] = LONG_DEPLOYMENT
+    endpoint(namespace)["traffic"] = {LONG_DEPLOYMENT: 100}
+    problem = problem_at(namespace, f"{DEP}.name")
+    assert "64 characters" in problem.message
+
+
+def test_accepts_a_service_name_of_63_characters_on_kubernetes() -> None:
+    namespace = kubernetes_defaults()
+    endpoint(namespace)["name"] = LONG_ENDPOINT
+    deployment(namespace)["name"] = LONG_DEPLOYMENT[:-1]
+    endpoint(namespace)["traffic"] = {LONG_DEPLOYMENT[:-1]: 100}
+    parse(namespace)  # accepted
+
+
+def test_azure_is_not_held_to_the_63_character_service_name() -> None:
+    namespace = scenario("defaults")
+    endpoint(namespace)["name"] = LONG_ENDPOINT
+    deployment(namespace)["name"] = LONG_DEPLOYMENT
+    endpoint(namespace)["traffic"] = {LONG_DEPLOYMENT: 100}
+    parse(namespace)  # accepted
+
+
 # ---- stack-level fields -------------------------------------------------------------------------
 
 

@@ -13,6 +13,12 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.events import (
+    MappingEndEvent,
+    MappingStartEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 
 from mlep.errors import UsageError
 from models.loader import NAMESPACE
@@ -71,27 +77,31 @@ def _endpoint_item(text: str, endpoint: str) -> CommentedMap:
 
 def _replace_flow(lines: list[str], line: int, col: int, shares: Shares) -> str:
     """Replace a flow mapping ``{...}`` that starts at (line, col), possibly over lines."""
-    end_line, end_col, depth = line, col, 0
-    while True:
-        text = lines[end_line]
-        start = col if end_line == line else 0
-        for index in range(start, len(text)):
-            char = text[index]
-            if char == "{":
-                depth += 1
-            elif char == "}":
-                depth -= 1
-                if depth == 0:
-                    end_col = index
-                    break
-        if depth == 0:
-            break
-        end_line += 1
+    end_line, end_col = _flow_end("".join(lines), line, col)
     original = "".join(lines[line : end_line + 1])[col:]
     padded = original.startswith("{ ")
     head, tail = lines[line][:col], lines[end_line][end_col + 1 :]
     lines[line : end_line + 1] = [head + _flow(shares, padded) + tail]
     return "".join(lines)
+
+
+def _flow_end(text: str, line: int, col: int) -> tuple[int, int]:
+    """(line, column) of the `}` that closes the flow mapping opened at (line, col), as the
+    YAML parser sees it: braces inside quoted keys or comments do not count."""
+    depth = 0
+    for event in YAML(typ="safe").parse(text):
+        mark = event.start_mark
+        if depth == 0:
+            if isinstance(event, MappingStartEvent) and (mark.line, mark.column) == (line, col):
+                depth = 1
+            continue
+        if isinstance(event, MappingStartEvent | SequenceStartEvent):
+            depth += 1
+        elif isinstance(event, MappingEndEvent | SequenceEndEvent):
+            depth -= 1
+            if depth == 0:
+                return mark.line, mark.column
+    raise AssertionError(f"no flow mapping at line {line + 1}, column {col + 1}")
 
 
 def _replace_block(
