@@ -152,17 +152,11 @@ class _Rule:
             yield EndpointTraffic(endpoint, live, mirror, route=True, other=other)
 
 
-def plus(a: Any, b: Any) -> Any:
-    """The sum of two weights; UNKNOWN if either is; an invalid one (TRF-10's to report)
-    spoils the sum, so no share is computed from it."""
-    if a is UNKNOWN or b is UNKNOWN:
-        return UNKNOWN
+def plus(a: Any, b: Any) -> float | None:
+    """The sum of two weights; None, from which no share is computed, when either is unknown
+    during preview or invalid (TRF-10 reports an invalid one)."""
     x, y = as_number(a), as_number(b)
-    if x is None:
-        return a
-    if y is None:
-        return b
-    return x + y
+    return None if x is None or y is None else x + y
 
 
 def route_traffic(route: PolicyResource, services: Services) -> Iterator[EndpointTraffic]:
