@@ -199,6 +199,18 @@ def test_backends_of_other_kinds_count_as_elsewhere() -> None:
     assert steps(with_extra(route)) == []
 
 
+def test_a_backend_of_another_kind_takes_its_weight_from_the_endpoints_deployments() -> None:
+    """An Envoy Gateway Backend at 1 beside the idle shadow at 1: the shadow takes 50 % of the
+    rule (TRF-06): another kind of backend is a known elsewhere, not an unknown."""
+    route = extra(
+        backends=[
+            backend("fraud-scoring-shadow", 1),
+            backend("ext", 1, group="gateway.envoyproxy.io", kind="Backend"),
+        ]
+    )
+    assert steps(with_extra(route)) == ["TRF-06"]
+
+
 def test_two_backends_to_one_deployment_add_up() -> None:
     """Two Services of the shadow, 1 each, beside blue at 2: the shadow takes 50 % (TRF-06, 07)."""
     service = find(kubernetes_stack(), "fraud-scoring-shadow-service")
@@ -468,6 +480,19 @@ def test_id01_a_policy_for_an_httproute_does_not_guard_a_grpcroute_of_the_same_n
     twin = extra(kind="GRPCRoute", name="fraud-scoring")
     (message,) = auth_findings(with_extra(twin))
     assert "'fraud-scoring'" in message
+
+
+@pytest.mark.parametrize(
+    ("labels", "named"),
+    [({tokens.ENDPOINT_LABEL: "churn-propensity"}, "churn-propensity"), ({}, "sneaky")],
+    ids=["by-its-label", "by-its-name"],
+)
+def test_id01_an_unguarded_route_reaching_no_endpoint_is_named_by_label_or_name(
+    labels: dict[str, str], named: str
+) -> None:
+    route = extra(labels=labels, backends=[backend("maintenance", 1)])
+    (message,) = auth_findings(with_extra(route))
+    assert f"endpoint {named!r} uses auth mode 'none'" in message
 
 
 def test_trf10_judges_the_weights_of_every_route_kind() -> None:
