@@ -21,7 +21,15 @@ import pytest
 from pulumi_policy.proxy import UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE
 
 from mlep.engine.runtime import Registration
-from tests.policy_helpers import policy, reports, resource_args, stack_args, tokens, violations
+from tests.policy_helpers import (
+    golden_stack,
+    policy,
+    reports,
+    resource_args,
+    stack_args,
+    tokens,
+    violations,
+)
 from tests.test_policies_traffic import (
     TRF0203,
     TRF05,
@@ -599,6 +607,33 @@ def test_an_invalid_weight_spoils_the_rule_for_the_step_rules() -> None:
     route.inputs["spec"]["rules"][0]["backendRefs"][0]["weight"] = "1"
     route.inputs["spec"]["rules"][0]["backendRefs"][1]["weight"] = 1
     assert steps(with_extra(route)) == []
+
+
+def test_two_azure_stacks_read_in_turn_each_get_their_own_traffic() -> None:
+    """Azure stacks have no route, so no Services index resets the memo on their behalf."""
+    blue = stack_args(golden_stack(traffic={"blue": 100.0, "green": 0.0})).resources
+    green = stack_args(golden_stack(traffic={"blue": 0.0, "green": 100.0})).resources
+    for _ in range(2):
+        for resources, live in ((blue, "blue"), (green, "green")):
+            found = routing.stack_traffic(resources)
+            (traffic,) = [s.traffic.traffic for s in found if s.traffic.traffic is not None]
+            assert traffic[live] == 100.0
+
+
+def test_two_stacks_read_in_turn_each_get_their_own_services() -> None:
+    first = stack_args(kubernetes_stack()).resources
+    second = stack_args(with_extra(extra())).resources
+    for _ in range(2):
+        assert routing.services_of(first).by_ref != {}
+        assert routing.services_of(second) is not routing.services_of(first)
+        assert routing.services_of(second) is routing.services_of(second)
+
+
+def test_one_stack_is_read_once_for_every_policy() -> None:
+    """The memo: every stack policy of one evaluation gets the same settings and index."""
+    resources = stack_args(with_extra(extra())).resources
+    assert routing.stack_traffic(resources) is routing.stack_traffic(resources)
+    assert routing.services_of(resources) is routing.services_of(resources)
 
 
 def test_two_stacks_read_in_turn_each_get_their_own_traffic() -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from pulumi_policy import PolicyResource
 
@@ -199,8 +199,7 @@ def _reached(ref: Any, namespace: str, hint: str | None, services: Services) -> 
     return services.reach(text(other_namespace) or namespace, name, hint)
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """An endpoint's traffic as one resource sets it (a route sets one per rule)."""
 
     resource: PolicyResource
