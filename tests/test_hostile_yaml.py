@@ -111,6 +111,30 @@ def test_a_billion_laughs_az_ml_file_is_refused(project: Path, env: dict[str, st
     assert "expand to more than 1,000,000 values" in " ".join(done.stderr.split())
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # ruamel's round-trip loader takes exponential time over flow mappings nested as keys
+        # (16 levels: 40 s); the safe loaders refuse a mapping as a key at once.
+        ("name: e\n$schema: " + "{" * 40 + "}" * 40 + "\n", "not valid YAML"),
+        ("name: e\nauth_mode: !!bool maybe\n", "a tagged value cannot be built"),
+        ("name: e\ntags:\n  <<: !!set {a, b}\n", "not valid YAML"),
+    ],
+    ids=["nested-flow-keys", "bad-bool", "merged-set"],
+)
+def test_az_ml_files_the_round_trip_loader_cannot_take_are_refused_fast(
+    project: Path, env: dict[str, str], text: str, expected: str
+) -> None:
+    endpoint = project / "endpoint.yml"
+    endpoint.write_text(text)
+    deployment = project / "blue.yml"
+    deployment.write_text("name: blue\nendpoint_name: e\n")
+    done = mlep(project, env, "import", str(endpoint), str(deployment))
+    assert done.returncode == 2, done.stderr
+    assert expected in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr
+
+
 # ---- the checks themselves ------------------------------------------------------------------
 
 

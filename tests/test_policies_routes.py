@@ -498,7 +498,9 @@ def test_id01_a_policy_for_an_httproute_does_not_guard_a_grpcroute_of_the_same_n
 def test_id01_an_unguarded_route_reaching_no_endpoint_is_named_by_label_or_name(
     labels: dict[str, str], named: str
 ) -> None:
-    route = extra(labels=labels, backends=[backend("maintenance", 1)])
+    """Its only backend is an Envoy Gateway Backend: no Service, so no endpoint is reached."""
+    ext = backend("ext", 1, group="gateway.envoyproxy.io", kind="Backend")
+    route = extra(labels=labels, backends=[ext])
     (message,) = auth_findings(with_extra(route))
     assert f"endpoint {named!r} uses auth mode 'none'" in message
 

@@ -44,7 +44,7 @@ class StackFile:
             for raw_key, value in config.items():
                 short = _namespace_field(_engine_key(raw_key))
                 if short is not None:
-                    lines[short] = config.lc.key(raw_key)[0] + 1
+                    lines[short] = node_line(config, raw_key)
                     _collect_lines(value, [short], lines)
         return lines
 
@@ -161,6 +161,22 @@ def _load_yaml(text: str | None, path: Path, round_trip: bool = False) -> Any:
     return loaded
 
 
+# What ruamel's constructors raise, besides YAMLError, for a tagged value they cannot build
+# (`!!int abc` ValueError, `!!bool maybe` KeyError, `<<: !!set {...}` AttributeError).
+CONSTRUCTOR_FAILURES = (ValueError, KeyError, AttributeError, TypeError)
+
+
+def vetted(text: str) -> None:
+    """Parse ``text`` with the safe loaders (the C parser, then ruamel's own for YAML 1.2
+    syntax); raises YAMLError or one of CONSTRUCTOR_FAILURES. Run before the round-trip loader,
+    which takes exponential time over mapping keys that are flow mappings nested deep (the
+    safe loaders refuse any mapping as a key at once)."""
+    try:
+        YAML(typ="safe").load(text)
+    except (YAMLError, *CONSTRUCTOR_FAILURES):
+        YAML(typ="safe", pure=True).load(text)
+
+
 def _parsed(text: str, path: Path, round_trip: bool) -> Any:
     if not round_trip:
         try:
@@ -168,13 +184,18 @@ def _parsed(text: str, path: Path, round_trip: bool) -> Any:
             yaml.Resolver = _Yaml12Resolver
             yaml.Constructor = _Constructor
             return yaml.load(text)
-        except YAMLError:
+        except (YAMLError, *CONSTRUCTOR_FAILURES):
             pass  # ruamel's parser reads it, or reports the error with its position
     try:
         yaml = YAML(typ="rt" if round_trip else "safe", pure=True)
         if not round_trip:
             yaml.Constructor = _Constructor
         return yaml.load(text)
+    except CONSTRUCTOR_FAILURES as error:
+        raise UsageError(
+            f"{path.name}: not valid YAML (a tagged value cannot be built: "
+            f"{type(error).__name__}: {error}); fix: remove the tag (!!...) or correct the value"
+        ) from None
     except YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -236,17 +257,23 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def node_line(node: CommentedMap | CommentedSeq, part: Any) -> int:
+    """The 1-based line of key or index ``part`` of a round-trip loaded ``node``. A key merged
+    in with `<<:` has no position of its own (and a mapping of merged keys alone, no position
+    table): the mapping's line."""
+    position = (node.lc.data or {}).get(part)
+    return int(position[0] if position else node.lc.line or 0) + 1
+
+
 def _collect_lines(node: Any, loc: list[str | int], lines: dict[str, int]) -> None:
     """Record the line of every nested key/item, keyed by its field path."""
     if isinstance(node, CommentedMap):
         for key, child in node.items():
             here = [*loc, str(key)]
-            # A key merged in with `<<:` has no position of its own: the mapping's line.
-            position = node.lc.data.get(key)
-            lines[format_path(here)] = (position[0] if position else node.lc.line) + 1
+            lines[format_path(here)] = node_line(node, key)
             _collect_lines(child, here, lines)
     elif isinstance(node, CommentedSeq):
         for index, child in enumerate(node):
             here = [*loc, index]
-            lines[format_path(here)] = node.lc.item(index)[0] + 1
+            lines[format_path(here)] = node_line(node, index)
             _collect_lines(child, here, lines)

@@ -21,6 +21,7 @@ from ruamel.yaml.events import (
 )
 
 from mlep.errors import UsageError
+from mlep.stack.files import vetted
 from models.loader import NAMESPACE
 
 Shares = dict[str, int]
@@ -63,6 +64,7 @@ def set_traffic(text: str, endpoint: str, field: str, shares: Shares) -> str:
 
 
 def _endpoint_item(text: str, endpoint: str) -> CommentedMap:
+    vetted(text)  # never hand the round-trip loader what takes it exponential time
     data = YAML(typ="rt").load(text)
     config = data.get("config") if isinstance(data, CommentedMap) else None
     endpoints: Any = None

@@ -11,6 +11,7 @@ from ruamel.yaml.error import YAMLError
 
 from mlep.errors import UsageError
 from mlep.stack import limits
+from mlep.stack.files import CONSTRUCTOR_FAILURES, node_line, vetted
 from models.errors import MISSING, Problem, listing
 
 Loc = tuple[str | int, ...]
@@ -51,12 +52,11 @@ class AzmlFile:
         node: Any = self.data
         line = None
         for part in loc:
-            if isinstance(node, CommentedMap) and part in node:
-                line = node.lc.key(part)[0] + 1
-            elif isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node):
-                line = node.lc.item(part)[0] + 1
-            else:
+            in_map = isinstance(node, CommentedMap) and part in node
+            in_seq = isinstance(node, CommentedSeq) and isinstance(part, int) and part < len(node)
+            if not (in_map or in_seq):
                 break
+            line = node_line(node, part)
             node = node[part]
         return line
 
@@ -84,9 +84,21 @@ def load(path: Path, index: int, findings: Findings) -> AzmlFile | None:
         raise UsageError(f"{path}: cannot read the file ({error.strerror})") from None
     limits.check_text(text, str(path))  # before any parser sees it (mlep/stack/limits.py)
     try:
+        # The safe loaders first: they refuse what the round-trip loader takes exponential
+        # time over (flow mappings nested as keys, `{{{{...}}}}`: 16 levels take 40 s).
+        vetted(text)
         data = YAML(typ="rt").load(text)
     except YAMLError as error:
         findings.add(index, _syntax_problem(path, error))
+        return None
+    except CONSTRUCTOR_FAILURES as error:
+        problem = Problem(
+            "",
+            f"not valid YAML: a tagged value cannot be built ({type(error).__name__}: {error})",
+            "remove the tag (!!...) or correct the value",
+            source=str(path),
+        )
+        findings.add(index, problem)
         return None
     limits.check_value(data, str(path), text)
     if not isinstance(data, CommentedMap):
