@@ -135,6 +135,43 @@ def test_az_ml_files_the_round_trip_loader_cannot_take_are_refused_fast(
     assert "Traceback" not in done.stderr
 
 
+def test_a_rollout_through_merged_traffic_is_refused_and_writes_nothing(
+    project: Path, env: dict[str, str]
+) -> None:
+    """It used to end in a KeyError (issue 19, point 4)."""
+    text = DEV.replace(
+        "      traffic: {blue: 100}\n", "      <<: {traffic: {blue: 100}}\n"
+    ).replace(
+        "          request_settings: {request_timeout_ms: 3000}\n",
+        "          request_settings: {request_timeout_ms: 3000}\n"
+        "        - name: green\n"
+        "          model: azureml:fraud-classifier:8\n"
+        "          environment: azureml:sklearn-inference:3\n"
+        '          code_configuration: {code: "azureml:fraud-scoring-code:7", '
+        "scoring_script: score.py}\n"
+        "          instance_type: Standard_DS2_v2\n",
+    )
+    path = project / "Pulumi.merged.yaml"
+    path.write_text(text)
+    assert mlep(project, env, "plan", "--stack", "merged").returncode == 0
+    done = mlep(
+        project,
+        env,
+        "rollout",
+        "--stack",
+        "merged",
+        "--endpoint",
+        "fraud-scoring",
+        "--to",
+        "green",
+        "--skip-guardrails",
+        "--allow-dirty",
+    )
+    assert done.returncode == 2, done.stderr
+    assert "`traffic` comes from a merge key (<<:)" in " ".join(done.stderr.split())
+    assert path.read_text() == text
+
+
 # ---- the checks themselves ------------------------------------------------------------------
 
 

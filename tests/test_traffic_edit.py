@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
+from mlep.errors import UsageError
+from mlep.stack import traffic_edit
 from mlep.stack.traffic_edit import set_traffic
 
 FAST = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -99,6 +102,47 @@ def test_a_quoted_key_with_a_brace_inside_a_flow_mapping_does_not_end_it() -> No
     text = stack('    - name: e\n      mirror_traffic: {"a}": 1, green: 10}  # {x}\n')
     after = set_traffic(text, "e", "mirror_traffic", {"green": 20})
     assert after.endswith("      mirror_traffic: {green: 20}  # {x}\n")
+
+
+SHARED = {
+    "endpoint-merged": (
+        "    - &one\n      name: a\n      traffic: {blue: 100}\n    - <<: *one\n      name: e\n",
+        "comes from a merge key",
+    ),
+    "alias": ("    - name: e\n      traffic: *t\n", "shared through an anchor or alias"),
+    "anchor": (
+        "    - name: e\n      traffic: &s {blue: 90, green: 10}\n"
+        "    - name: f\n      traffic: *s\n",
+        "shared through an anchor or alias",
+    ),
+    "merge-inside": ("    - name: e\n      traffic: {<<: *t, green: 10}\n", "merges another"),
+    "merge-inside-block": (
+        "    - name: e\n      traffic:\n        <<: *t\n        green: 10\n",
+        "merges another",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHARED))
+def test_traffic_shared_through_anchors_aliases_or_merges_is_refused(case: str) -> None:
+    """Editing it in place would change what else shares it (or find no text to edit)."""
+    items, expected = SHARED[case]
+    text = "x: &t {blue: 90, green: 10}\n" + stack(items)
+    with pytest.raises(UsageError, match=expected) as error:
+        set_traffic(text, "e", "traffic", {"blue": 80, "green": 20})
+    assert "write `traffic: {...}` out in full" in str(error.value)
+
+
+def test_an_edit_that_would_change_anything_else_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The safety net: whatever the text edit did, the result is parsed and compared."""
+    text = stack("    - name: e\n      traffic: {blue: 100}\n      description: x\n")
+    monkeypatch.setattr(
+        traffic_edit, "_edited", lambda *args: text.replace("description: x", "description: y")
+    )
+    with pytest.raises(UsageError, match="without changing something else; nothing was written"):
+        set_traffic(text, "e", "traffic", {"blue": 100})
 
 
 # ---- the property ---------------------------------------------------------------------------

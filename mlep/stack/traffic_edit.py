@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, merge_attrib
 from ruamel.yaml.events import (
     MappingEndEvent,
     MappingStartEvent,
@@ -36,6 +36,58 @@ def set_traffic(text: str, endpoint: str, field: str, shares: Shares) -> str:
     """
     lines = text.splitlines(keepends=True)
     item = _endpoint_item(text, endpoint)
+    _refuse_shared(item, endpoint, field)
+    edited = _edited(lines, item, endpoint, field, shares)
+    _check_edit(text, edited, endpoint, field, shares)
+    return edited
+
+
+def _refuse_shared(item: CommentedMap, endpoint: str, field: str) -> None:
+    """A field written through YAML's sharing (an anchor, an alias, a merge key) is not this
+    endpoint's alone: an edit would change what else shares it, or find no text to change."""
+    where = f"endpoint {endpoint!r}: `{field}`"
+    fix = (
+        f"Fix: write `{field}: {{...}}` out in full in this endpoint (no &anchor, *alias or "
+        "<<: merge), then run the command again"
+    )
+    if field in item and field not in (item.lc.data or {}):
+        raise UsageError(f"{where} comes from a merge key (<<:), not from the endpoint. {fix}")
+    node = item.get(field)
+    if isinstance(node, CommentedMap):
+        if node.anchor.value:
+            raise UsageError(f"{where} is shared through an anchor or alias (&/*). {fix}")
+        if getattr(node, merge_attrib, None):
+            raise UsageError(f"{where} merges another mapping (<<:). {fix}")
+
+
+def _check_edit(before: str, after: str, endpoint: str, field: str, shares: Shares) -> None:
+    """The edited text must parse to the original with only ``field`` of ``endpoint`` set to
+    ``shares``: anything else is a bug of the edit, refused before anything is written."""
+    expected = _safe_load(before)
+    item = _plain_item(expected, endpoint)
+    if shares or field in item:
+        item[field] = dict(shares)
+    if _safe_load(after) != expected:
+        raise UsageError(
+            f"endpoint {endpoint!r}: mlep could not edit `{field}` in this file's layout "
+            "without changing something else; nothing was written. Fix: write the traffic "
+            f"as `{field}: {{...}}` on one line, then run the command again"
+        )
+
+
+def _safe_load(text: str) -> Any:
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def _plain_item(document: Any, endpoint: str) -> dict[str, Any]:
+    """The endpoint's mapping in a document `_endpoint_item` found it in (the first match)."""
+    config = document["config"]
+    endpoints = config.get(f"{NAMESPACE}:endpoints", config.get("endpoints"))
+    return next(e for e in endpoints if isinstance(e, dict) and e.get("name") == endpoint)
+
+
+def _edited(lines: list[str], item: CommentedMap, endpoint: str, field: str, shares: Shares) -> str:
+    text = "".join(lines)
     if field not in item:
         if not shares:
             return text

@@ -22,6 +22,8 @@ from mlep.authoring.templates.template import (
     strings,
 )
 from mlep.errors import UsageError
+from mlep.stack import limits
+from mlep.stack.files import CONSTRUCTOR_FAILURES
 from models.errors import Problem, format_path
 
 
@@ -48,9 +50,15 @@ def load_template(project_dir: Path, name: str) -> Template:
 
 def _read(path: Path) -> Template:
     try:
-        data = YAML(typ="safe", pure=True).load(path.read_text())
-    except YAMLError as error:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise _invalid(path, "", f"cannot read it ({error})", "fix the template file") from None
+    limits.check_text(text, str(path))  # the limits of every YAML mlep reads
+    try:
+        data = YAML(typ="safe", pure=True).load(text)
+    except (YAMLError, *CONSTRUCTOR_FAILURES) as error:
         raise _invalid(path, "", f"not valid YAML ({error})", "fix the template") from None
+    limits.check_value(data, str(path), text)
     try:
         file = TemplateFile.model_validate(data)
     except ValidationError as error:
