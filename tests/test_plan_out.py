@@ -56,10 +56,11 @@ def files_of(directory: Path) -> dict[str, str]:
 
 
 def test_a_new_folder_holds_exactly_the_files_and_the_marker(tmp_path: Path) -> None:
-    write(tmp_path / "a" / "manifests", NEW)
-    assert files_of(tmp_path / "a" / "manifests") == NEW
-    assert (tmp_path / "a" / "manifests" / MARKER).is_file()
-    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["manifests"]  # no staging left
+    out = tmp_path / "a" / "b" / "manifests"  # its parents are made too
+    write(out, NEW)
+    assert files_of(out) == NEW
+    assert (out / MARKER).is_file()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["manifests"]  # no staging left
 
 
 def test_an_empty_folder_is_accepted(tmp_path: Path) -> None:
@@ -97,6 +98,16 @@ def test_a_folder_of_other_files_is_refused_and_left_as_it_was(
     with pytest.raises(UsageError, match=f"holds files mlep did not write \\({name}\\)"):
         write(tmp_path, NEW)
     assert listing(tmp_path) == before
+
+
+def test_the_refusal_names_the_first_three_foreign_files(tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt", "c.txt", "d.txt"):
+        (tmp_path / name).write_text("mine\n")
+    with pytest.raises(UsageError, match=r"did not write \(a\.txt, b\.txt, c\.txt, \.\.\.\)"):
+        write(tmp_path, NEW)
+    (tmp_path / "d.txt").unlink()
+    with pytest.raises(UsageError, match=r"did not write \(a\.txt, b\.txt, c\.txt\);"):
+        write(tmp_path, NEW)
 
 
 def test_a_folder_with_a_subfolder_is_refused(tmp_path: Path) -> None:
@@ -220,7 +231,9 @@ def test_a_full_disk_leaves_the_folder_as_it_was(
         write(out, OLD)
     before = listing(out) if existing else None
     monkeypatch.setattr(output, "_write_synced", failing_at(count))
-    with pytest.raises(UsageError, match=r"No space left on device.*the directory is as it was"):
+    with pytest.raises(
+        UsageError, match=r"\(No space left on device\); the directory is as it was"
+    ):
         write(out, NEW)
     assert (listing(out) if existing else None) == before
     assert out.exists() == existing
