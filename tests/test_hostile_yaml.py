@@ -12,6 +12,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
 from mlep.errors import UsageError
 from mlep.stack import limits
@@ -201,6 +202,28 @@ def test_expansion_counts_every_reference_of_a_shared_value() -> None:
         level = [level] * 10
     with pytest.raises(UsageError, match="expand to more than"):
         limits.check_value({"a": level}, "x.yaml")
+
+
+def test_narrow_block_nesting_past_the_limit_is_refused_after_loading() -> None:
+    """One column per level: the text's prescan (256 columns) lets 100 levels through, and the
+    walk over the loaded value, which the text does not let the fast path skip, refuses them."""
+    text = "".join(" " * i + f"k{i}:\n" for i in range(100)) + " " * 100 + "v: 1\n"
+    limits.check_text(text, "x.yaml")
+    with pytest.raises(UsageError, match="nested more than 64 levels deep"):
+        limits.check_value(YAML(typ="safe").load(text), "x.yaml", text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["a: &x [1]\nb: *x\n", "a: !!binary aGk=\n", "a: [" * 40 + "]" * 40, "when: 2024-05-01\n"],
+    ids=["alias", "tag", "flow", "date"],
+)
+def test_the_fast_path_never_skips_what_needs_the_walk(text: str) -> None:
+    assert not limits._bounded_by_text(text)
+
+
+def test_a_plain_block_file_skips_the_walk() -> None:
+    assert limits._bounded_by_text(DEV)
 
 
 def test_the_real_depth_is_checked_after_loading() -> None:

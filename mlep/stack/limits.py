@@ -65,6 +65,9 @@ _FLOW_TOKENS = re.compile(
 
 def _flow_depth(text: str, name: str) -> int:
     """The deepest nesting of `[`/`{` outside quoted scalars and comments."""
+    openers = text.count("[") + text.count("{")
+    if openers <= MAX_DEPTH:
+        return openers  # a bound, found without the scan (block-style files have none)
     depth = deepest = 0
     for token in _FLOW_TOKENS.finditer(text):
         char = token.group()
@@ -82,6 +85,8 @@ def check_value(value: Any, name: str, text: str = "") -> None:
     """Refuse a loaded document whose aliases expand to too many values, that nests too deep
     once expanded, whose alias contains itself, or that holds a value only a type tag makes
     (UsageError; ``text`` locates the tag). Iterative: no recursion."""
+    if text and _bounded_by_text(text):
+        return
     counted: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(value, 1, False)]
@@ -118,6 +123,26 @@ def check_value(value: Any, name: str, text: str = "") -> None:
             if isinstance(child, _FOREIGN):
                 raise _foreign(name, child, text)
             stack.append((child, depth + 1, False))
+
+
+# Half the depth limit in columns of block indentation, or in flow brackets.
+_HALF_INDENTED = re.compile(rf"^[ \t-]{{{MAX_DEPTH // 2},}}", re.MULTILINE)
+# A YAML timestamp's start: the round-trip loader (az ml files) makes a date of it.
+_DATE = re.compile(r"\d\d\d\d-\d\d?-\d\d?")
+
+
+def _bounded_by_text(text: str) -> bool:
+    """Whether the text alone shows the loaded value is within the limits, so the walk over it
+    can be skipped: no alias (`*`: no expansion, no self-reference), no tag (`!`: no foreign
+    type), and nesting below the limit (each level of block nesting takes a column or more, each
+    of flow nesting a bracket), no date."""
+    return (
+        "*" not in text
+        and "!" not in text
+        and not _DATE.search(text)
+        and text.count("[") + text.count("{") < MAX_DEPTH // 2
+        and not _HALF_INDENTED.search(text)
+    )
 
 
 # What only an explicit tag (!!binary, !!set, !!timestamp) makes of a value: no field of a
