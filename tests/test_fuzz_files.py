@@ -24,6 +24,8 @@ from mlep.cli import main
 from tests.conftest import ROOT
 from tests.test_plan_cli import copy_project
 
+# A fuzzed file may define an anchor twice: ruamel warns (the later one wins), as it should.
+pytestmark = pytest.mark.filterwarnings("ignore::ruamel.yaml.error.ReusedAnchorWarning")
 AZML = ROOT / "tests" / "fixtures" / "azml"
 RUN_LIMIT_S = 20  # one command's bound; a hostile file is refused in milliseconds
 FUZZ = settings(
