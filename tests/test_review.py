@@ -103,6 +103,27 @@ HISTORIES: dict[str, tuple[list[str], str]] = {
         ],
         stack_yaml(blue_green(100, 0)),
     ),
+    # The last scheduled step: a completion, judged by the step rules, with its rollback.
+    "completion": (
+        [stack_yaml(blue_green(100, 0)), stack_yaml(blue_green(40, 60))],
+        stack_yaml(blue_green(0, 100)),
+    ),
+    # green completed (100 % committed); back to blue, the deployment before it, is a rollback
+    # and passes (our own pack used to refuse it: blue "rises from 0 % to 100 %").
+    "aftercompletion": (
+        [
+            stack_yaml(blue_green(100, 0)),
+            stack_yaml(blue_green(95, 5)),
+            stack_yaml(blue_green(40, 60)),
+            stack_yaml(blue_green(0, 100)),
+        ],
+        stack_yaml(blue_green(100, 0)),
+    ),
+    # 5 % to 20 %: within the step limit, not on the schedule (5, 25, 60, 100).
+    "split": (
+        [stack_yaml(blue_green(100, 0)), stack_yaml(blue_green(95, 5))],
+        stack_yaml(blue_green(80, 20)),
+    ),
     "mirror": ([stack_yaml(mirrored(10))], stack_yaml(mirrored(20))),
     "membership": ([stack_yaml(membership(after=False))], stack_yaml(membership(after=True))),
     # traffic sums to 90 in the working tree
@@ -139,6 +160,9 @@ CASES: dict[str, list[str]] = {
     "jump": review("jump"),
     "jump_md": review("jump", fmt="markdown"),
     "rollback": review("rollback"),
+    "completion": review("completion"),
+    "aftercompletion": review("aftercompletion"),
+    "split": review("split"),
     "mirror": review("mirror"),
     "membership": review("membership"),
     "membership_md": review("membership", fmt="markdown"),
@@ -236,13 +260,14 @@ def test_step_up_reports_each_deployment_before_and_after(runs: dict[str, Result
     assert only_endpoint(runs, "stepup") == {
         "name": "fraud-scoring",
         "status": "changed",
-        "summary": "step up: green 5% -> 25% (+20)",
+        "summary": "step: green 5% -> 25% (+20)",
         "step_percent": 20,
         "deployments": [row("blue", (95, 75)), row("green", (5, 25))],
         "added": [],
         "removed": [],
         "rollback_command": "mlep rollback --stack stepup --endpoint fraud-scoring --to blue",
         "violations": [],
+        "kind": "step",
     }
 
 
@@ -251,7 +276,7 @@ def test_step_up_on_kubernetes_reports_the_same_step(runs: dict[str, Result]) ->
     found = document(runs, "k8s")
     assert (found["target"], found["verdict"]) == ("kubernetes", "pass")
     reviewed = only_endpoint(runs, "k8s")
-    assert reviewed["summary"].startswith("step up")
+    assert reviewed["summary"].startswith("step: ")
     assert reviewed["step_percent"] == 20
     assert reviewed["deployments"] == [row("blue", (95, 75)), row("green", (5, 25))]
     assert reviewed["rollback_command"] == (
@@ -268,7 +293,7 @@ def test_markdown_starts_with_the_comment_marker(runs: dict[str, Result]) -> Non
 
 def test_markdown_has_a_table_row_per_deployment(runs: dict[str, Result]) -> None:
     lines = runs["stepup_md"].stdout.splitlines()
-    assert "### `fraud-scoring`: step up: green 5% -> 25% (+20)" in lines
+    assert "### `fraud-scoring`: step: green 5% -> 25% (+20)" in lines
     assert TABLE_HEADER in lines
     assert "| blue | 95% | 75% | -20 | 0% | 0% |" in lines
     assert "| green | 5% | 25% | +20 | 0% | 0% |" in lines
@@ -291,7 +316,8 @@ def test_jump_past_the_step_rules_fails_with_exit_1(runs: dict[str, Result]) -> 
 
 def test_jump_lists_the_step_violations_under_the_endpoint(runs: dict[str, Result]) -> None:
     reviewed = only_endpoint(runs, "jump")
-    assert reviewed["summary"] == "step up: green 0% -> 60% (+60)"
+    assert reviewed["summary"] == "start: green 0% -> 60% (+60)"
+    assert reviewed["kind"] == "start"
     assert reviewed["step_percent"] == 60
     assert {v["policy"] for v in reviewed["violations"]} == {STEPS_POLICY}
     assert {v["enforcement"] for v in reviewed["violations"]} == {"mandatory"}
@@ -331,11 +357,42 @@ def test_rollback_to_the_stable_deployment_passes_with_exit_0(runs: dict[str, Re
 def test_rollback_is_summarised_as_a_rollback(runs: dict[str, Result]) -> None:
     reviewed = only_endpoint(runs, "rollback")
     assert reviewed["summary"] == "rollback: blue 40% -> 100% (+60)"
+    assert reviewed["kind"] == "rollback"
     assert reviewed["deployments"] == [row("blue", (40, 100)), row("green", (60, 0))]
 
 
 def test_rollback_offers_no_rollback_command(runs: dict[str, Result]) -> None:
     assert only_endpoint(runs, "rollback")["rollback_command"] is None
+
+
+# --- the loop's other moves, classified from history (issue 20, points 3 and 4) -----------
+
+
+def test_the_last_step_is_a_completion_that_keeps_its_rollback(runs: dict[str, Result]) -> None:
+    assert runs["completion"].code == 0, runs["completion"].output
+    reviewed = only_endpoint(runs, "completion")
+    assert reviewed["kind"] == "completion"
+    assert reviewed["summary"] == "completion: green 60% -> 100% (+40)"
+    assert reviewed["rollback_command"] == (
+        "mlep rollback --stack completion --endpoint fraud-scoring --to blue"
+    )
+
+
+def test_a_rollback_after_a_completed_rollout_passes(runs: dict[str, Result]) -> None:
+    result = runs["aftercompletion"]
+    assert result.code == 0, result.output
+    assert document(runs, "aftercompletion")["verdict"] == "pass"
+    reviewed = only_endpoint(runs, "aftercompletion")
+    assert reviewed["kind"] == "rollback"
+    assert reviewed["violations"] == []
+    assert reviewed["rollback_command"] is None
+
+
+def test_a_rise_off_the_schedule_is_an_explicit_split(runs: dict[str, Result]) -> None:
+    assert runs["split"].code == 0, runs["split"].output
+    reviewed = only_endpoint(runs, "split")
+    assert reviewed["kind"] == "explicit split"
+    assert reviewed["summary"] == "explicit split: green 5% -> 20% (+15)"
 
 
 # --- mirror -------------------------------------------------------------------------------

@@ -38,13 +38,16 @@ class DeploymentRow:
 class EndpointReview:
     name: str
     status: str  # new | removed | changed | unchanged
-    summary: str  # e.g. "step up: green 25% -> 60% (+35)"
+    summary: str  # e.g. "step: green 25% -> 60% (+35)"
     step_percent: int  # the largest rise of a live share
     deployments: list[DeploymentRow]
     added: list[str]
     removed: list[str]
     rollback_command: str | None
     violations: list[dict[str, str]] = field(default_factory=list)
+    # What the live traffic change is: start | step | explicit split | completion | rollback |
+    # traffic lowered (or None when live traffic does not change); see `_kind`.
+    kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,38 +142,67 @@ def _endpoint(
     rises = {r.name: r.change for r in rows if r.change > 0}
     # A new endpoint's first traffic is no step: the step rules leave it free.
     step = max(rises.values(), default=0) if old else 0
+    kind = None
     if new is None:
         status, summary = "removed", "endpoint removed (its deployments and traffic go with it)"
     elif old is None:
         status, summary = "new", "new endpoint: " + _shares_text(new.traffic)
     else:
-        parts = _describe(rows, rises, old, stable)
+        kind = _kind(rows, rises, old, new, stable)
+        parts = _describe(rows, rises, kind)
         parts += [f"deployment {d} added" for d in added]
         parts += [f"deployment {d} removed" for d in removed]
         status = "changed" if parts else "unchanged"
         summary = "; ".join(parts) or "no traffic change"
     command = None
-    if old is not None and new is not None and rises and not summary.startswith("rollback"):
+    if old is not None and new is not None and rises and kind != "rollback":
         command = _rollback_command(plan, new, old, stable)
-    return EndpointReview(name, status, summary, step, rows, added, removed, command, violations)
+    return EndpointReview(
+        name, status, summary, step, rows, added, removed, command, violations, kind
+    )
 
 
-def _describe(
-    rows: list[DeploymentRow], rises: dict[str, int], old: EndpointSpec, stable: str | None
-) -> list[str]:
+def _kind(
+    rows: list[DeploymentRow],
+    rises: dict[str, int],
+    old: EndpointSpec,
+    new: EndpointSpec,
+    stable: str | None,
+) -> str | None:
+    """What the change does to live traffic, from the same history as the policy pack:
+
+    - rollback: every share that rises goes to where a rollback returns (`rollback_targets`:
+      the stable deployment), whether the rollout stood at 5 % or at 100 %;
+    - completion: a deployment reaches 100 % (its predecessor may still be rolled back to);
+    - start: a deployment without live traffic gets its first share (a canary);
+    - step: each rising share lands on the endpoint's `rollout.steps`;
+    - explicit split: any other rise (a split set by hand, `az ml --traffic` style);
+    - traffic lowered: shares only fall (the rest goes nowhere live);
+    None when live traffic does not change."""
+    if rises:
+        if set(rises) <= rollback_targets(old.traffic, stable):
+            return "rollback"
+        if any(new.traffic.get(d) == 100 for d in rises):
+            return "completion"
+        if any(old.traffic.get(d, 0) == 0 for d in rises):
+            return "start"
+        if all(new.traffic.get(d) in new.rollout.steps for d in rises):
+            return "step"
+        return "explicit split"
+    return "traffic lowered" if any(r.change for r in rows) else None
+
+
+def _describe(rows: list[DeploymentRow], rises: dict[str, int], kind: str | None) -> list[str]:
     parts = []
     if rises:
-        top = max(old.traffic.values(), default=0)
-        home = {d for d, s in old.traffic.items() if s == top and top > 0} | {stable}
         moves = ", ".join(
             f"{r.name} {r.live_before or 0}% -> {r.live_after}% (+{r.change})"
             for r in rows
             if r.name in rises
         )
-        kind = "rollback" if set(rises) <= home else "step up"
         parts.append(f"{kind}: {moves}")
-    elif any(r.change for r in rows):
-        parts.append("traffic lowered: " + ", ".join(f"{r.name} {r.change}" for r in rows))
+    elif kind is not None:
+        parts.append(f"{kind}: " + ", ".join(f"{r.name} {r.change}" for r in rows if r.change))
     mirrors = [r for r in rows if r.mirror_before != r.mirror_after]
     if mirrors:
         parts.append(
@@ -178,6 +210,16 @@ def _describe(
             + ", ".join(f"{r.name} {r.mirror_before}% -> {r.mirror_after}%" for r in mirrors)
         )
     return parts
+
+
+def rollback_targets(before: dict[str, int], stable: str | None) -> set[str]:
+    """Where a rollback returns live traffic: the stable deployment from history, else the
+    deployments with the largest share before. The policy pack's TRF-08 uses the same rule
+    (policies/mlep_policies/traffic_steps.py, rollback_targets; a test holds them equal)."""
+    if stable is not None:
+        return {stable}
+    top = max(before.values(), default=0)
+    return {d for d, share in before.items() if share == top and top > 0}
 
 
 def _rollback_command(

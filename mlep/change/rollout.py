@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlep.errors import UsageError
-from mlep.stack.history import Revision, traffic_history
+from mlep.stack.history import Revision, rollback_target, traffic_history
 from mlep.stack.ref import StackRef, validated
 from mlep.stack.traffic_edit import Shares, set_traffic
 from models.endpoint import EndpointSpec
@@ -145,16 +145,9 @@ def rollback_change(
     revision = None
     if to is None:
         shares = live_shares(spec)
-        now = next((d for d, share in shares.items() if share == 100), None)
-        # The newest revision where another deployment that still exists carried everything.
-        revision = next(
-            (
-                r
-                for r in traffic_history(stack, endpoint)
-                if r.full is not None and r.full != now and r.full in shares
-            ),
-            None,
-        )
+        # The state now first (it may not be committed yet), then the committed history.
+        now = Revision("working tree", "the stack file now", shares)
+        revision = rollback_target([now, *traffic_history(stack, endpoint)], deployed=shares)
         if revision is None or revision.full is None:
             raise UsageError(
                 f"no committed revision of {stack.file_name} gives one deployment of "

@@ -8,7 +8,7 @@ anywhere else.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,18 +45,44 @@ def traffic_history(stack: StackRef, endpoint: str, start: str = "HEAD") -> Iter
             yield Revision(commit, subject, endpoints[endpoint])
 
 
+def rollback_target(
+    history: Iterable[Revision], deployed: Container[str] | None = None
+) -> Revision | None:
+    """The revision a rollback returns to, from an endpoint's history (newest first, the
+    first being the state now): the newest revision in which one deployment carried all live
+    traffic, where that deployment is not the one carrying everything now. During a rollout
+    that is the deployment it started from; after a completed rollout (green at 100 %), the
+    one before it (blue), as long as it is still ``deployed`` (when given). Reverts, squashed
+    or amended commits and partial rollbacks are only revisions: what counts is which
+    deployment carried everything, and when.
+
+    This is the one definition of "rollback" mlep uses: the rollback command's target, the
+    `stable` it gives the policy pack (TRF-08's exemption) and the review's classification."""
+    current: str | None = None
+    for index, revision in enumerate(history):
+        if index == 0:
+            current = revision.full
+        full = revision.full
+        if full is not None and full != current and (deployed is None or full in deployed):
+            return revision
+    return None
+
+
 def stable_deployments(stack: StackRef, start: str) -> dict[str, str]:
-    """Per endpoint, the deployment that carried all its traffic at the newest revision at
-    or before ``start`` where one did: what a rollback returns to."""
+    """Per endpoint, the deployment a rollback at ``start`` returns to (`rollback_target`).
+    Reads the history back only until every endpoint seen has its answer."""
+    histories: dict[str, list[Revision]] = {}
     stable: dict[str, str] = {}
-    seen: set[str] = set()
     for commit, subject, endpoints in _revisions(stack, start):
         for endpoint, traffic in endpoints.items():
-            seen.add(endpoint)
-            full = Revision(commit, subject, traffic).full
-            if full is not None:
-                stable.setdefault(endpoint, full)
-        if seen and seen <= set(stable):
+            if endpoint in stable:
+                continue
+            history = histories.setdefault(endpoint, [])
+            history.append(Revision(commit, subject, traffic))
+            target = rollback_target(history)
+            if target is not None and target.full is not None:
+                stable[endpoint] = target.full
+        if histories and set(histories) <= set(stable):
             break
     return stable
 

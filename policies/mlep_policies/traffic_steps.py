@@ -160,6 +160,17 @@ class _Limits(NamedTuple):
         )
 
 
+def rollback_targets(previous: Previous) -> set[str]:
+    """Where a rollback may return live traffic (TRF-08): the `stable` deployment when the
+    caller knows it from history (mlep: the last deployment to carry all live traffic before
+    the rollout in progress, or before a completed one), else the deployments that had the
+    largest share. mlep's review classifies a change with the same rule."""
+    if previous.stable is not None:
+        return {previous.stable}
+    top = max(previous.traffic.values())
+    return {d for d, share in previous.traffic.items() if share == top}
+
+
 def _check_live(
     setting: EndpointTraffic, previous: Previous, limits: _Limits, urn: str, report: ReportViolation
 ) -> None:
@@ -169,11 +180,8 @@ def _check_live(
     where = f"endpoint {setting.endpoint!r}"
     gains = {d: share - before.get(d, 0) for d, share in after.items()}
     rising = {d: g for d, g in gains.items() if g > 0}
-    top = max(before.values())
-    # TRF-08: moving share back to the previously dominant (or stable) deployment.
-    targets = {d for d, share in before.items() if share == top} | {previous.stable}
-    if not rising or set(rising) <= targets:
-        return
+    if not rising or set(rising) <= rollback_targets(previous):
+        return  # TRF-08: a rollback
     for deployment, gain in sorted(rising.items()):
         was, now = before.get(deployment, 0), after[deployment]
         scheduled = now == next((s for s in limits.schedule if s > was), None)
