@@ -206,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_file_size < 1:
             parser.error(f"--max-file-size {args.max_file_size}: give a size in bytes")
         limits.set_max_bytes(args.max_file_size)
-    out = Console(soft_wrap=False, highlight=False)
+    out = Console(highlight=False)
+    # A CI log is no terminal: never break a line mid-sentence there (tables still fit).
+    out.soft_wrap = not out.is_terminal
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
         return COMMANDS[args.command](args, out, err)

@@ -309,6 +309,16 @@ def test_plan_out_exits_0(cli: dict[str, Any]) -> None:
     assert code == 0, stderr
 
 
+def test_plan_output_describes_the_kubernetes_route_not_azure_network_access(
+    cli: dict[str, Any],
+) -> None:
+    """Issue 20, point 6: a route on a hostname is no "public access disabled"; counts agree."""
+    _, stdout, _ = cli["out"]
+    assert "route ml.staging.example.com on gateway gateway-system/internal" in stdout
+    assert "public" not in stdout
+    assert stdout.rstrip().endswith("20 Kubernetes objects in 1 endpoint; policy: no violations.")
+
+
 def test_plan_out_writes_only_manifests(cli: dict[str, Any]) -> None:
     names = list(written(cli))
     assert names

@@ -440,6 +440,19 @@ def test_json_outputs_describe_each_endpoint(prod_document: dict[str, Any]) -> N
         assert outputs[endpoint["name"]]["traffic"] == endpoint["traffic"]
 
 
+def test_output_to_a_log_never_breaks_a_line_and_counts_in_the_singular(
+    runs: dict[str, Result],
+) -> None:
+    """Issue 20, point 6: stdout is a pipe here, as in CI: each message is one line, however
+    long (the not-applicable note is over 80 characters), and 1 endpoint is "1 endpoint"."""
+    dev = runs["dev"].stdout
+    assert dev.rstrip().endswith("7 cloud resources in 1 endpoint; policy: no violations.")
+    assert "public network access disabled" in dev
+    note = next(line for line in runs["no_base"].stdout.splitlines() if "not applicable" in line)
+    assert len(note) > 80
+    assert note.endswith("TRF-06/07 compare against it")
+
+
 def test_json_is_byte_identical_across_runs(runs: dict[str, Result]) -> None:
     assert runs["prod_json"].stdout == runs["prod_json_again"].stdout
 

@@ -61,7 +61,7 @@ def _print_resources(plan: Plan, console: Console) -> None:
             Text.assemble(
                 ("Endpoint ", "bold"),
                 (spec.name, "bold cyan"),
-                (f"  {spec.auth_mode}, public access {spec.public_network_access}", "dim"),
+                (f"  {spec.auth_mode}, {_access(plan, spec)}", "dim"),
             )
         )
         if component:
@@ -93,7 +93,23 @@ def _print_verdict(plan: Plan, console: Console) -> None:
         if plan.violations
         else "policy: no violations"
     )
-    console.print(f"{count} cloud resources in {len(plan.config.endpoints)} endpoints; {verdict}.")
+    endpoints = _counted(len(plan.config.endpoints), "endpoint")
+    noun = "Kubernetes object" if plan.config.target == "kubernetes" else "cloud resource"
+    console.print(f"{_counted(count, noun)} in {endpoints}; {verdict}.")
+
+
+def _counted(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _access(plan: Plan, spec: EndpointSpec) -> str:
+    """How the endpoint is reached: Azure's public network access, or on Kubernetes the
+    gateway and hostname of its route (public or not is the gateway's, not the stack's)."""
+    kubernetes = getattr(plan.config, "kubernetes", None)
+    if plan.config.target == "kubernetes" and kubernetes is not None:
+        gateway = kubernetes.gateway
+        return f"route {kubernetes.hostname} on gateway {gateway.namespace}/{gateway.name}"
+    return f"public network access {spec.public_network_access}"
 
 
 def _print_children(
