@@ -28,11 +28,11 @@ from mlep.engine import (
     rules_at,
 )
 from mlep.engine import stack_policy_config as merged_policy_config
-from mlep.errors import UsageError
+from mlep.errors import SourceUnavailable, UsageError
 from mlep.stack import StackConfigError, StackRef, git, limits, load_previous
 from models.errors import ConfigError
 
-EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_INTERNAL = 0, 1, 2, 3
+EXIT_OK, EXIT_POLICY, EXIT_INVALID, EXIT_INTERNAL, EXIT_UNAVAILABLE = 0, 1, 2, 3, 4
 STACK_HELP = "stack name: reads Pulumi.NAME.yaml"
 POLICY_CONFIG_HELP = (
     "policy config merged over policies/config/<env>.json (levels, `all`, tunables)"
@@ -220,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     except (UsageError, ProgramError) as error:
         err.print(f"mlep: error: {error}", markup=False)
         return EXIT_INVALID
+    except SourceUnavailable as error:
+        err.print(f"mlep: unavailable: {error}", markup=False)
+        return EXIT_UNAVAILABLE
     except Exception as error:  # a bug in mlep, not bad input: say so plainly
         err.print(
             f"mlep: internal error ({type(error).__name__}: {error}); please report it "

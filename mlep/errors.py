@@ -1,7 +1,8 @@
-"""The one error every room of mlep raises for bad usage or an unreadable file.
+"""The errors every room of mlep raises for bad usage or an unreadable file (exit code 2) and
+for a live source that cannot be reached (exit code 4).
 
-It sits outside the rooms because all of them raise it and the command line turns it into
-exit code 2 with the message alone (no traceback).
+They sit outside the rooms because all of them raise them and the command line turns them into
+their exit codes with the message alone (no traceback).
 """
 
 from __future__ import annotations
@@ -9,3 +10,8 @@ from __future__ import annotations
 
 class UsageError(Exception):
     """Bad command-line usage or an unreadable file: exit code 2, message only."""
+
+
+class SourceUnavailable(Exception):
+    """A live source (metrics, a cloud API) could not be reached, authenticated or read: exit
+    code 4, one paragraph with the fix. Not bad input and not a bug: the world outside."""

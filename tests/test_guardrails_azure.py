@@ -31,6 +31,8 @@ from azure.core.utils import case_insensitive_dict
 from components.azure.alerts import METRIC_WINDOW
 from mlep.change.guardrails import MetricsUnavailable, Reading, decide
 from mlep.change.guardrails.azure import INTERVAL_MINUTES, AzureMonitorSource, subscription_id
+from mlep.change.guardrails.run import check
+from mlep.errors import SourceUnavailable
 from mlep.stack import StackRef
 from models.endpoint import EndpointSpec
 from models.stack import StackConfig
@@ -402,6 +404,37 @@ def test_signed_out_raises_unavailable_with_sign_in_fix(spec: EndpointSpec) -> N
     assert "run `az login`" in message
     assert "AZURE_FEDERATED_TOKEN_FILE" in message
     assert transport.requests == []
+
+
+CHAIN = (
+    "DefaultAzureCredential failed to retrieve a token from the included credentials.\n"
+    "Attempted credentials:\n"
+    + "".join(f"\tCredential{i}: not available: a long explanation {i}\n" for i in range(8))
+    + "To mitigate this issue, please refer to the troubleshooting guidelines here at "
+    "https://aka.ms/azsdk/python/identity/defaultazurecredential/troubleshoot."
+)
+
+
+class ChainCredential:
+    """DefaultAzureCredential's real failure: every credential of the chain, explained."""
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        raise ClientAuthenticationError(CHAIN)
+
+
+def test_a_missing_login_is_exit_4_said_once_in_one_paragraph(spec: EndpointSpec) -> None:
+    """Issue 20, point 5: not invalid input (exit 2) but an unavailable source (exit 4); the
+    credential chain is cut to one line and printed once, with the fix and the way around."""
+    with pytest.raises(SourceUnavailable) as raised:
+        check(source(RecordedAzure(HEALTHY), None, ChainCredential()), spec, DEPLOYMENT, 30)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert message.count("DefaultAzureCredential failed") == 1
+    assert message.count("Credential7") <= 1
+    assert "not signed in to Azure" in message
+    assert "run `az login`" in message
+    assert "--skip-guardrails" in message
+    assert "Nothing was changed" in message
 
 
 def test_unreachable_azure_raises_unavailable_with_network_fix(spec: EndpointSpec) -> None:

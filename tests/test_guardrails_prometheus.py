@@ -333,3 +333,36 @@ def test_rollout_of_a_kubernetes_stack_needs_a_prometheus(
     )
     assert result.code == 2
     assert "--prometheus-url" in result.stderr
+
+
+def test_an_unreachable_prometheus_is_exit_4_with_one_paragraph_and_no_edit(
+    project: Path, env: dict[str, str]
+) -> None:
+    """Issue 20, point 5: a source that cannot be reached is not invalid input (2) but its own
+    exit code (4), said once, with the fix and what --skip-guardrails would mean."""
+    before = (ROOT / "Pulumi.staging.yaml").read_text()
+    (project / "Pulumi.staging.yaml").write_text(before)
+    result = run_mlep(
+        [
+            "rollout",
+            "--stack",
+            "staging",
+            "--endpoint",
+            SPEC.name,
+            "--to",
+            "lr-v2",
+            "--allow-dirty",
+            "--prometheus-url",
+            "http://127.0.0.1:9",  # the discard port: nothing listens
+        ],
+        project,
+        env,
+    )
+    assert result.code == 4, result.output
+    assert result.stderr.startswith("mlep: unavailable: guardrails: cannot read the live metrics")
+    assert result.stderr.count("cannot read the live metrics") == 1
+    assert "--prometheus-url" in result.stderr
+    assert "--skip-guardrails" in result.stderr
+    assert "Nothing was changed" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (project / "Pulumi.staging.yaml").read_text() == before

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mlep.change.guardrails import SIGNALS, Decision, MetricsSource, MetricsUnavailable, decide
-from mlep.errors import UsageError
+from mlep.errors import SourceUnavailable, UsageError
 from mlep.stack.files import StackFile
 from models.endpoint import EndpointSpec
 from models.stack import KubernetesStackConfig, StackConfig
@@ -58,32 +58,40 @@ def metrics_source(
     )
 
 
+SKIPPING = (
+    "Or, having checked the deployment by other means, rerun with --skip-guardrails: the step "
+    "then goes ahead without comparing its live metrics with the endpoint's alert thresholds "
+    "(the command says so in its output)."
+)
+
+
 def check(source: MetricsSource, spec: EndpointSpec, deployment: str, minutes: int) -> Decision:
-    """The guardrail decision, or a UsageError when the source cannot be read at all."""
+    """The guardrail decision, or SourceUnavailable (exit 4) when the source cannot be read."""
     try:
         return decide(source.read(spec, deployment, minutes))
     except MetricsUnavailable as error:
-        raise UsageError(
-            f"guardrails: cannot read live metrics from {source.describe()}: {error}"
+        raise SourceUnavailable(
+            f"guardrails: cannot read the live metrics of {spec.name}/{deployment} from "
+            f"{source.describe()}: {error}. Nothing was changed. {SKIPPING}"
         ) from None
 
 
 def print_decision(
     decision: Decision, source: MetricsSource, spec: EndpointSpec, deployment: str, out: Console
 ) -> None:
-    minutes = spec.rollout.bake_minutes
+    window = f"last {spec.rollout.bake_minutes} min"
     table = Table(
-        title=f"guardrails: {spec.name}/{deployment} over the last {minutes} min "
-        f"({source.describe()})",
+        title=f"guardrails: {spec.name}/{deployment} ({source.describe()})",
         title_justify="left",
     )
-    for column in ("signal", "value", "threshold", "status"):
+    for column in ("signal", "threshold", "observed", "window", "verdict"):
         table.add_column(column)
     for reading in decision.readings:
         title, unit, side = SIGNALS[reading.key]
-        value = "-" if reading.value is None else f"{reading.value:.3g} {unit}"
+        value = "no data" if reading.value is None else f"{reading.value:.3g} {unit}"
         limit = f"{'<=' if side == 'above' else '>='} {reading.threshold:g} {unit}"
-        table.add_row(title, value, limit, f"[{STATUS_STYLE[reading.status]}]{reading.status}[/]")
+        verdict = f"[{STATUS_STYLE[reading.status]}]{reading.status}[/]"
+        table.add_row(title, limit, value, window, verdict)
     out.print(table)
     out.print(f"verdict: {decision.verdict}", markup=False)
 
