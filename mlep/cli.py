@@ -18,7 +18,7 @@ from rich.console import Console
 from mlep.authoring.adding import import_endpoint, new_endpoint, show_templates
 from mlep.change.guardrails.run import GuardrailOptions
 from mlep.change.review import review_stack, to_markdown
-from mlep.change.workflow import TrafficCommand, rollback, rollout
+from mlep.change.workflow import TrafficCommand, rollback, rollout, split
 from mlep.engine import (
     ProgramError,
     check_out,
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _plan_parsers(commands)
     _rollout_parsers(commands)
+    _split_parser(commands)
     _authoring_parsers(commands)
     return parser
 
@@ -138,6 +139,26 @@ def _rollout_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         metavar="DEPLOYMENT",
         help="the deployment to return to (default: the last one to carry all traffic, "
         "from the stack file's git history)",
+    )
+
+
+def _split_parser(commands: argparse._SubParsersAction[_Parser]) -> None:
+    traffic = commands.add_parser(
+        "traffic",
+        help="set an endpoint's traffic and mirror explicitly (as az ml --traffic / "
+        "--mirror-traffic), judged by the step rules",
+    )
+    _traffic_arguments(traffic)
+    traffic.add_argument(
+        "--set",
+        dest="live",
+        metavar="D=P,...",
+        help="live traffic, e.g. blue=90,green=10 (sums to 100; deployments not named get 0)",
+    )
+    traffic.add_argument(
+        "--mirror",
+        metavar="D=P,...",
+        help="mirror traffic, e.g. green=10 (replaces the mirror; 'none' removes it)",
     )
 
 
@@ -301,6 +322,11 @@ def _rollback(args: argparse.Namespace, out: Console, err: Console) -> int:
     return rollback(command, args.to, out)
 
 
+def _traffic(args: argparse.Namespace, out: Console, err: Console) -> int:
+    command = TrafficCommand(_stack(args), args.endpoint, args.apply, args.allow_dirty)
+    return split(command, args.live, args.mirror, out, err)
+
+
 def _new(args: argparse.Namespace, out: Console, err: Console) -> int:
     if args.list:
         return show_templates(args.project_dir.resolve(), out)
@@ -334,6 +360,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = {
     "review": _review,
     "rollout": _rollout,
     "rollback": _rollback,
+    "traffic": _traffic,
     "policy-config": _policy_config,
     "new": _new,
     "import": _import,

@@ -171,6 +171,62 @@ def rollback_change(
     return change, revision
 
 
+def parse_shares(text: str, flag: str, spec: EndpointSpec) -> Shares:
+    """``blue=90,green=10`` (or space-separated, as `az ml online-endpoint update --traffic`
+    takes it) as shares of ``spec``'s deployments; UsageError naming the flag and the fix."""
+    shares: Shares = {}
+    for item in text.replace(",", " ").split():
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise UsageError(
+                f"{flag} {text!r}: {item!r} is not DEPLOYMENT=PERCENT; fix: e.g. "
+                f"{flag} blue=90,green=10"
+            )
+        deployment_of(spec, name.strip(), flag)
+        if name.strip() in shares:
+            raise UsageError(f"{flag} {text!r}: {name.strip()!r} is given twice")
+        percent = int(value)
+        if percent > 100:
+            raise UsageError(f"{flag} {text!r}: {name.strip()}={percent} is over 100 percent")
+        shares[name.strip()] = percent
+    return shares
+
+
+def split_change(
+    stack: StackRef, config: StackConfig, endpoint: str, live: str | None, mirror: str | None
+) -> Change:
+    """Traffic (and mirror traffic) set explicitly, as `az ml online-endpoint update --traffic
+    / --mirror-traffic` do: the given shares, 0 for every other deployment named before."""
+    spec = find_endpoint(config, endpoint)
+    if live is None and mirror is None:
+        raise UsageError("mlep traffic: nothing to set; fix: pass --set and/or --mirror")
+    traffic = dict(spec.traffic)
+    summary = []
+    if live is not None:
+        given = parse_shares(live, "--set", spec)
+        if sum(given.values()) != 100:
+            raise UsageError(
+                f"--set {live!r}: the shares sum to {sum(given.values())}; live traffic sums "
+                "to 100 (fix: e.g. --set blue=90,green=10)"
+            )
+        traffic = {**dict.fromkeys(spec.traffic, 0), **given}
+        summary.append("traffic " + _shares_summary(given))
+    shares = dict(spec.mirror_traffic)
+    if mirror is not None:
+        given = (
+            {} if mirror.strip().lower() in ("", "none") else parse_shares(mirror, "--mirror", spec)
+        )
+        shares = {d: s for d, s in given.items() if s > 0}
+        summary.append("mirror " + (_shares_summary(given) if given else "none"))
+    return _change(
+        stack, spec, traffic=traffic, mirror=shares, summary=", ".join(summary), notes=()
+    )
+
+
+def _shares_summary(shares: Shares) -> str:
+    return ", ".join(f"{d} {s}%" for d, s in shares.items())
+
+
 def _change(
     stack: StackRef,
     spec: EndpointSpec,
@@ -206,6 +262,8 @@ __all__ = [
     "Change",
     "find_endpoint",
     "next_step",
+    "parse_shares",
     "rollback_change",
     "rollout_change",
+    "split_change",
 ]

@@ -14,8 +14,14 @@ from rich.console import Console
 
 from mlep.change.guardrails import Decision
 from mlep.change.guardrails.run import GuardrailOptions, check, metrics_source, print_decision
-from mlep.change.rollout import Change, find_endpoint, rollback_change, rollout_change
-from mlep.engine import pulumi_up, require_cli
+from mlep.change.rollout import (
+    Change,
+    find_endpoint,
+    rollback_change,
+    rollout_change,
+    split_change,
+)
+from mlep.engine import plan_stack, pulumi_up, require_cli
 from mlep.stack.ref import StackRef
 from models.stack import StackConfig
 
@@ -116,6 +122,39 @@ def rollback(command: TrafficCommand, to: str | None, out: Console) -> int:
     if not change.changed:
         out.print(f"{change.summary}: already the case, nothing to change", markup=False)
         return EXIT_OK
+    return _finish(command, change, out)
+
+
+def split(
+    command: TrafficCommand, live: str | None, mirror: str | None, out: Console, err: Console
+) -> int:
+    """Traffic set explicitly (`mlep traffic --set/--mirror`), judged by the same step rules as
+    a pull request: the edited file is planned against the committed one (its traffic and its
+    history's stable deployment) and refused, unwritten, on a mandatory finding."""
+    if command.apply:
+        require_cli()
+    config = command.stack.load()[1]
+    change = split_change(command.stack, config, command.endpoint, live, mirror)
+    if not change.changed:
+        out.print(f"{change.summary}: already the case, nothing to change", markup=False)
+        return EXIT_OK
+    base = "HEAD" if command.stack.exists_at("HEAD") else None
+    if base is None:
+        out.print(
+            "note: the stack file is not committed, so there is no previous traffic to judge "
+            "the step against (TRF-06/07 apply in review)",
+            markup=False,
+        )
+    plan = plan_stack(command.stack, base=base, text=change.after)
+    if plan.mandatory_violations:
+        for violation in plan.mandatory_violations:
+            err.print(f"mlep: {violation.policy}: {violation.message}", markup=False)
+        err.print(
+            f"mlep: traffic of {command.endpoint} not changed: the split breaks the rules above "
+            "(nothing was written). Fix: a smaller step (mlep rollout moves one at a time).",
+            markup=False,
+        )
+        return EXIT_STOPPED
     return _finish(command, change, out)
 
 
