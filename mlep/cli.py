@@ -18,7 +18,8 @@ from rich.console import Console
 from mlep.authoring.adding import import_endpoint, new_endpoint, show_templates
 from mlep.change.guardrails.run import GuardrailOptions
 from mlep.change.review import review_stack, to_markdown
-from mlep.change.workflow import TrafficCommand, rollback, rollout, split
+from mlep.change.rollout import NewDeployment
+from mlep.change.workflow import TrafficCommand, finish, rollback, rollout, split, start
 from mlep.engine import (
     ProgramError,
     check_out,
@@ -111,7 +112,25 @@ def _rollout_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         "rollout", help="move a deployment to the next step of its endpoint's rollout.steps"
     )
     _traffic_arguments(rollout_)
-    rollout_.add_argument("--to", required=True, metavar="DEPLOYMENT", help="the new deployment")
+    rollout_.add_argument(
+        "--to",
+        metavar="DEPLOYMENT",
+        help="the deployment to move to its next step; a new name with --model/--image starts "
+        "the rollout (the deployment is added as a copy of the stable one, at 0 %%)",
+    )
+    rollout_.add_argument("--model", help="azure: the new deployment's model, e.g. azureml:fraud:8")
+    rollout_.add_argument("--image", help="kubernetes: the new deployment's image, REPO:TAG")
+    rollout_.add_argument(
+        "--mirror",
+        type=int,
+        metavar="PERCENT",
+        help="with --model/--image: mirror this share of requests to the new deployment",
+    )
+    rollout_.add_argument(
+        "--finish",
+        action="store_true",
+        help="after a completed rollout: remove the deployments left at 0 %%",
+    )
     rollout_.add_argument(
         "--prometheus-url",
         default=os.environ.get("MLEP_PROMETHEUS_URL"),
@@ -313,6 +332,19 @@ def _review(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 def _rollout(args: argparse.Namespace, out: Console, err: Console) -> int:
     command = TrafficCommand(_stack(args), args.endpoint, args.apply, args.allow_dirty)
+    if args.finish:
+        if args.to or args.model or args.image or args.mirror is not None:
+            raise UsageError("--finish takes no --to, --model, --image or --mirror")
+        return finish(command, out, err)
+    if not args.to:
+        raise UsageError("mlep rollout: give --to DEPLOYMENT (or --finish)")
+    if args.mirror is not None and not 1 <= args.mirror <= 50:
+        raise UsageError(f"--mirror {args.mirror}: a shadow gets 1 to 50 percent (TRF-02)")
+    if args.model or args.image:
+        new = NewDeployment(args.model, args.image, args.mirror)
+        return start(command, args.to, new, out, err)
+    if args.mirror is not None:
+        raise UsageError("--mirror starts a new deployment as a shadow: give --model or --image")
     guardrails = GuardrailOptions(args.prometheus_url, args.subscription, args.skip_guardrails)
     return rollout(command, args.to, guardrails, out, err)
 

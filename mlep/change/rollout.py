@@ -15,12 +15,17 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
 
 from mlep.errors import UsageError
+from mlep.stack.edit import append_deployment, remove_deployment
 from mlep.stack.history import Revision, rollback_target, traffic_history
 from mlep.stack.ref import StackRef, validated
 from mlep.stack.traffic_edit import Shares, set_traffic
 from models.endpoint import EndpointSpec
+from models.loader import NAMESPACE
 from models.stack import StackConfig
 
 
@@ -111,7 +116,18 @@ def rollback_shares(spec: EndpointSpec, stable: str) -> Shares:
 
 def rollout_change(stack: StackRef, config: StackConfig, endpoint: str, target: str) -> Change:
     spec = find_endpoint(config, endpoint)
-    deployment_of(spec, target, "--to")
+    if target not in {d.name for d in spec.deployments}:
+        flag, field = (
+            ("--image", "image") if config.target == "kubernetes" else ("--model", "model")
+        )
+        names = [d.name for d in spec.deployments]
+        close = difflib.get_close_matches(target, names, n=1)
+        hint = f"did you mean {close[0]!r}? Or, " if close else ""
+        raise UsageError(
+            f"--to {target}: endpoint {endpoint!r} has no such deployment (deployments: "
+            f"{', '.join(names)}); {hint}to start a rollout of a new one, give its {field}: "
+            f"{flag} ..."
+        )
     before_share = live_shares(spec)[target]
     if before_share == 100:
         text = stack.text()
@@ -169,6 +185,104 @@ def rollback_change(
         notes=tuple(notes),
     )
     return change, revision
+
+
+@dataclass(frozen=True)
+class NewDeployment:
+    """What `mlep rollout --to NEW` is given to start a rollout: the new model (Azure) or
+    image (Kubernetes), and an optional shadow share."""
+
+    model: str | None = None
+    image: str | None = None
+    mirror: int | None = None
+
+
+def start_change(
+    stack: StackRef, config: StackConfig, endpoint: str, name: str, new: NewDeployment
+) -> Change:
+    """Add deployment ``name`` as a copy of the endpoint's stable deployment (the one with the
+    largest live share) with the new model or image, at 0 % live (or mirrored ``new.mirror``
+    percent): lines inserted into the stack file, nothing else rewritten."""
+    spec = find_endpoint(config, endpoint)
+    kubernetes = config.target == "kubernetes"
+    flag, field, value, other = (
+        ("--image", "image", new.image, new.model)
+        if kubernetes
+        else ("--model", "model", new.model, new.image)
+    )
+    if other is not None:
+        wrong = "--model" if kubernetes else "--image"
+        raise UsageError(f"{wrong} is not for a {config.target} stack; fix: give {flag}")
+    if not value:
+        raise UsageError(
+            f"--to {name}: endpoint {endpoint!r} has no such deployment; to start a rollout of "
+            f"a new one, give its {field}: {flag} ..."
+        )
+    shares = live_shares(spec)
+    if sum(shares.values()) == 0:
+        raise UsageError(
+            f"endpoint {endpoint!r} has no live traffic, so no deployment is stable to copy; "
+            "fix: give one deployment all traffic first"
+        )
+    source = max(shares, key=lambda d: shares[d])
+    before = stack.text()
+    raw = _raw_deployment(before, endpoint, source)
+    copied = {**raw, "name": name, field: value}
+    after = append_deployment(before, endpoint, copied)
+    notes = [f"{name} is a copy of {source} with {field} {value}, at 0% live traffic"]
+    if new.mirror:
+        after = set_traffic(after, endpoint, "mirror_traffic", {name: new.mirror})
+        notes.append(f"{name} receives {new.mirror}% of the requests mirrored (a shadow)")
+    validated(stack.parse(after), f"{stack.file_name} (edited)")
+    return Change(
+        stack, endpoint, before, after, f"deployment {name} added beside {source}", tuple(notes)
+    )
+
+
+def finish_change(stack: StackRef, config: StackConfig, endpoint: str) -> Change:
+    """Remove the deployments a completed rollout left behind: one deployment carries all live
+    traffic; every other one, at 0 % and not mirrored, goes (with its traffic key)."""
+    spec = find_endpoint(config, endpoint)
+    shares = live_shares(spec)
+    carrying = [d for d, share in shares.items() if share == 100]
+    if not carrying:
+        raise UsageError(
+            f"endpoint {endpoint!r}: the rollout is not complete (no deployment carries all live "
+            f"traffic: {_shares_summary(shares)}); fix: finish it (mlep rollout --to ...) or roll "
+            "back first"
+        )
+    idle = [d for d in shares if shares[d] == 0 and d not in spec.mirror_traffic]
+    before = stack.text()
+    if not idle:
+        return Change(
+            stack, endpoint, before, before, f"{carrying[0]} is {endpoint}'s only deployment"
+        )
+    after = before
+    for name in idle:
+        after = remove_deployment(after, endpoint, name)
+    traffic = {d: s for d, s in spec.traffic.items() if d not in idle}
+    if traffic != dict(spec.traffic):
+        after = set_traffic(after, endpoint, "traffic", traffic)
+    validated(stack.parse(after), f"{stack.file_name} (edited)")
+    return Change(
+        stack,
+        endpoint,
+        before,
+        after,
+        f"deployment{'s' if len(idle) > 1 else ''} {', '.join(idle)} removed; {carrying[0]} "
+        "carries all live traffic",
+    )
+
+
+def _raw_deployment(text: str, endpoint: str, name: str) -> dict[str, Any]:
+    """The deployment as written in the stack file (a `secure:` value stays its ciphertext:
+    the copy is in the same stack, so the same key decrypts it)."""
+    document = YAML(typ="safe", pure=True).load(text)
+    config = document["config"]
+    endpoints = config.get(f"{NAMESPACE}:endpoints", config.get("endpoints"))
+    item = next(e for e in endpoints if isinstance(e, dict) and e.get("name") == endpoint)
+    found = next(d for d in item["deployments"] if isinstance(d, dict) and d.get("name") == name)
+    return dict(found)
 
 
 def parse_shares(text: str, flag: str, spec: EndpointSpec) -> Shares:
@@ -261,9 +375,11 @@ def _scale(shares: Shares, total: int) -> Shares:
 __all__ = [
     "Change",
     "find_endpoint",
+    "finish_change",
     "next_step",
     "parse_shares",
     "rollback_change",
     "rollout_change",
     "split_change",
+    "start_change",
 ]

@@ -16,10 +16,13 @@ from mlep.change.guardrails import Decision
 from mlep.change.guardrails.run import GuardrailOptions, check, metrics_source, print_decision
 from mlep.change.rollout import (
     Change,
+    NewDeployment,
     find_endpoint,
+    finish_change,
     rollback_change,
     rollout_change,
     split_change,
+    start_change,
 )
 from mlep.engine import plan_stack, pulumi_up, require_cli
 from mlep.stack.ref import StackRef
@@ -122,6 +125,43 @@ def rollback(command: TrafficCommand, to: str | None, out: Console) -> int:
     if not change.changed:
         out.print(f"{change.summary}: already the case, nothing to change", markup=False)
         return EXIT_OK
+    return _finish(command, change, out)
+
+
+def start(
+    command: TrafficCommand, name: str, new: NewDeployment, out: Console, err: Console
+) -> int:
+    """Start a rollout: the new deployment beside the stable one at 0 % (or as a shadow),
+    planned with the pack before it is written (exit 1 and nothing written on a finding)."""
+    return _planned(
+        command,
+        start_change(command.stack, command.stack.load()[1], command.endpoint, name, new),
+        out,
+        err,
+    )
+
+
+def finish(command: TrafficCommand, out: Console, err: Console) -> int:
+    """After a completed rollout: remove the deployments at 0 % (and their traffic keys)."""
+    change = finish_change(command.stack, command.stack.load()[1], command.endpoint)
+    if not change.changed:
+        out.print(f"{change.summary}: nothing to remove", markup=False)
+        return EXIT_OK
+    return _planned(command, change, out, err)
+
+
+def _planned(command: TrafficCommand, change: Change, out: Console, err: Console) -> int:
+    if command.apply:
+        require_cli()
+    plan = plan_stack(command.stack, text=change.after)
+    if plan.mandatory_violations:
+        for violation in plan.mandatory_violations:
+            err.print(f"mlep: {violation.policy}: {violation.message}", markup=False)
+        err.print(
+            f"mlep: {change.summary}: refused by the rules above; nothing was written.",
+            markup=False,
+        )
+        return EXIT_STOPPED
     return _finish(command, change, out)
 
 

@@ -460,3 +460,104 @@ def _checked(result: str, spec: Mapping[str, Any]) -> str:
     if not (isinstance(endpoints, list) and endpoints and endpoints[-1] == as_plain(dict(spec))):
         raise AssertionError("append_endpoint produced a file that does not end with the spec")
     return result
+
+
+# --- a deployment beside the others, and one taken away --------------------------------------
+
+
+def _endpoint_node(stack_text: str, endpoint: str) -> tuple[_Text, MappingNode, MappingNode]:
+    """The text, the `config:` mapping and the endpoint's block mapping, or UsageError."""
+    if _ODD_BREAKS.search(stack_text):
+        raise UsageError(
+            "the stack file uses line breaks other than LF or CRLF (CR, NEL, U+2028/9); "
+            "convert it to LF line endings first"
+        )
+    root = _compose(stack_text)
+    config = _value_of(root, ("config",)) if isinstance(root, MappingNode) else None
+    found = (
+        _value_of(config[1], _ENDPOINT_KEYS)
+        if config and isinstance(config[1], MappingNode)
+        else None
+    )
+    if found is not None and isinstance(found[1], SequenceNode):
+        for item in found[1].value:
+            if isinstance(item, MappingNode) and not item.flow_style:
+                name = _value_of(item, ("name",))
+                if name and isinstance(name[1], ScalarNode) and name[1].value == endpoint:
+                    assert config is not None
+                    return _Text.split(stack_text), config[1], item  # type: ignore[return-value]
+    raise UsageError(
+        f"endpoint {endpoint!r} is not a block mapping in a block list of endpoints; write it in "
+        "block style (`- name: ...` with indented fields) before adding or removing deployments"
+    )
+
+
+def _deployments_node(endpoint: str, item: MappingNode) -> SequenceNode:
+    found = _value_of(item, ("deployments",))
+    if found is None or not isinstance(found[1], SequenceNode) or found[1].flow_style:
+        raise UsageError(
+            f"endpoint {endpoint!r}: `deployments` is not a block list; write it as `- name: ...` "
+            "items before adding or removing deployments"
+        )
+    return found[1]
+
+
+def append_deployment(stack_text: str, endpoint: str, spec: Mapping[str, Any]) -> str:
+    """``stack_text`` with ``spec`` added as the last of ``endpoint``'s deployments: lines
+    inserted, nothing else changed (checked by parsing the result)."""
+    text, config, item = _endpoint_node(stack_text, endpoint)
+    deployments = _deployments_node(endpoint, item)
+    existing = _existing_names(list(deployments.value))
+    if spec["name"] in existing:
+        raise UsageError(
+            f"endpoint {endpoint!r} already has a deployment {spec['name']!r} (line "
+            f"{existing[spec['name']]}); fix: choose another name with --to"
+        )
+    offset = _sequence_offset(config)
+    offset = DEFAULT_SEQUENCE_OFFSET if offset < 0 else offset
+    dash = deployments.start_mark.column
+    line = _insertion_line(_content_end(deployments, text), dash, text)
+    block = _sequence_lines([spec], dash, offset)
+    if _separated_by_blank_lines(list(deployments.value), text):
+        block.insert(0, "")
+    _insert(text, line, block)
+    result = text.join()
+    _same_but(stack_text, result, endpoint, lambda d: d.append(as_plain(dict(spec))))
+    return result
+
+
+def remove_deployment(stack_text: str, endpoint: str, name: str) -> str:
+    """``stack_text`` without ``endpoint``'s deployment ``name`` (its lines removed)."""
+    text, _, item = _endpoint_node(stack_text, endpoint)
+    deployments = _deployments_node(endpoint, item)
+    items = list(deployments.value)
+    index = next(
+        (i for i, node in enumerate(items) if _existing_names([node]).get(name) is not None),
+        None,
+    )
+    if index is None:
+        raise UsageError(f"endpoint {endpoint!r} has no deployment {name!r}")
+    if len(items) == 1:
+        raise UsageError(f"endpoint {endpoint!r}: {name!r} is its only deployment")
+    node = items[index]
+    first = int(node.start_mark.line)
+    last = _content_end(node, text)
+    del text.lines[first : last + 1]
+    result = text.join()
+    _same_but(stack_text, result, endpoint, lambda d: d.pop(index))
+    return result
+
+
+def _same_but(before: str, after: str, endpoint: str, change: Any) -> None:
+    """The edited file parses to the original with ``change`` applied to the endpoint's
+    deployments list, and nothing else: a bug of the edit is refused, never written."""
+    expected = YAML(typ="safe", pure=True).load(before)
+    for key in _ENDPOINT_KEYS:
+        for item in (expected.get("config") or {}).get(key) or []:
+            if isinstance(item, dict) and item.get("name") == endpoint:
+                change(item["deployments"])
+    if YAML(typ="safe", pure=True).load(after) != expected:
+        raise UsageError(
+            f"endpoint {endpoint!r}: mlep could not add or remove the deployment in this file's "
+            "layout without changing something else; nothing was written"
+        )
