@@ -75,6 +75,14 @@ def membership(after: bool) -> dict[str, Any]:
     return namespace
 
 
+def green_changed() -> dict[str, Any]:
+    namespace = blue_green(90, 10)
+    green = namespace["endpoints"][0]["deployments"][1]
+    green["model"] = "azureml:fraud-classifier:2"
+    green["instance_type"] = "Standard_DS4_v2"
+    return namespace
+
+
 def new_stack() -> dict[str, Any]:
     namespace = scenario("defaults")
     namespace["endpoints"] = [
@@ -125,6 +133,8 @@ HISTORIES: dict[str, tuple[list[str], str]] = {
         stack_yaml(blue_green(80, 20)),
     ),
     "mirror": ([stack_yaml(mirrored(10))], stack_yaml(mirrored(20))),
+    # green gets a new model version and a bigger VM: updates, and the instances they cost.
+    "modelchange": ([stack_yaml(blue_green(90, 10))], stack_yaml(green_changed())),
     "membership": ([stack_yaml(membership(after=False))], stack_yaml(membership(after=True))),
     # traffic sums to 90 in the working tree
     "invalid": ([stack_yaml(blue_green(90, 10))], stack_yaml(blue_green(80, 10))),
@@ -163,6 +173,8 @@ CASES: dict[str, list[str]] = {
     "completion": review("completion"),
     "aftercompletion": review("aftercompletion"),
     "split": review("split"),
+    "modelchange": review("modelchange"),
+    "modelchange_md": review("modelchange", fmt="markdown"),
     "mirror": review("mirror"),
     "membership": review("membership"),
     "membership_md": review("membership", fmt="markdown"),
@@ -393,6 +405,60 @@ def test_a_rise_off_the_schedule_is_an_explicit_split(runs: dict[str, Result]) -
     reviewed = only_endpoint(runs, "split")
     assert reviewed["kind"] == "explicit split"
     assert reviewed["summary"] == "explicit split: green 5% -> 20% (+15)"
+
+
+# --- the resource diff (issue 20, point 4) -----------------------------------------------
+
+
+def changes_of(runs: dict[str, Result], case: str) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in document(runs, case)["resources"]}
+
+
+def test_a_model_and_sku_change_is_an_update_of_the_deployment_path_by_path(
+    runs: dict[str, Result],
+) -> None:
+    assert runs["modelchange"].code == 0, runs["modelchange"].output
+    changes = changes_of(runs, "modelchange")
+    assert set(changes) == {"fraud-scoring-green"}  # blue, the endpoint, traffic: untouched
+    green = changes["fraud-scoring-green"]
+    assert green["op"] == "update"
+    paths = {c["path"]: (c["old"], c["new"]) for c in green["changes"]}
+    assert paths["properties.model"][0].endswith("/models/fraud-classifier/versions/1")
+    assert paths["properties.model"][1].endswith("/models/fraud-classifier/versions/2")
+    assert paths["properties.instanceType"] == ("Standard_DS3_v2", "Standard_DS4_v2")
+
+
+def test_the_review_states_the_instances_before_and_after(runs: dict[str, Result]) -> None:
+    assert document(runs, "modelchange")["instances"] == {
+        "fraud-scoring": {
+            "before": "2 x Standard_DS3_v2",
+            "after": "1 x Standard_DS3_v2 + 1 x Standard_DS4_v2",
+        }
+    }
+    markdown = runs["modelchange_md"].stdout
+    assert "<summary>Resources: 1 to update</summary>" in markdown
+    assert "Instances of `fraud-scoring`: 2 x Standard_DS3_v2 → 1 x Standard_DS3_v2" in markdown
+
+
+def test_added_and_removed_endpoints_and_deployments_are_creates_and_deletes(
+    runs: dict[str, Result],
+) -> None:
+    changes = changes_of(runs, "membership")
+    ops = {name: change["op"] for name, change in changes.items()}
+    assert ops["fraud-scoring-shadow"] == "create"
+    assert ops["credit-scoring"] == "create"
+    assert ops["risk-scoring"] == "delete"
+    assert ops["churn-propensity-gbm-v4"] == "delete"
+    assert all(not c["changes"] for c in changes.values() if c["op"] in ("create", "delete"))
+
+
+def test_no_resource_change_is_listed_for_a_pure_traffic_step(runs: dict[str, Result]) -> None:
+    changes = changes_of(runs, "stepup")
+    assert set(changes) == {"fraud-scoring-traffic"}
+    assert {c["path"] for c in changes["fraud-scoring-traffic"]["changes"]} == {
+        "properties.template.resources[0].properties.traffic.blue",
+        "properties.template.resources[0].properties.traffic.green",
+    }
 
 
 # --- mirror -------------------------------------------------------------------------------

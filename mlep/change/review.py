@@ -8,11 +8,12 @@ that undoes the change. Markdown for a pull-request comment, or JSON for tools.
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlep.engine import Plan, Violation, plan_stack
+from mlep.engine import Plan, ResourceChange, Violation, instances, plan_stack
 from mlep.stack import git
 from mlep.stack.ref import StackRef
 from models.endpoint import EndpointSpec
@@ -58,6 +59,10 @@ class Review:
     endpoints: list[EndpointReview]
     violations: list[dict[str, str]]  # every finding, endpoint ones included
     not_applicable: list[tuple[str, str]]
+    # Against the base, as `pulumi preview --diff` would show it (mlep/engine/diff.py), and
+    # each endpoint's instances before and after.
+    resources: list[ResourceChange] = field(default_factory=list)
+    instances: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def mandatory(self) -> int:
@@ -77,6 +82,8 @@ class Review:
                 "violations": self.violations,
                 "not_applicable": [{"policy": p, "reason": r} for p, r in self.not_applicable],
             },
+            "resources": [change.document() for change in self.resources],
+            "instances": self.instances,
         }
 
 
@@ -100,6 +107,7 @@ def review_stack(stack: StackRef, base: str, policy_config: Path | None = None) 
         )
         for name in [*new, *(n for n in old if n not in new)]
     ]
+    before_instances, after_instances = instances(before), instances(plan.config)
     return Review(
         stack.name,
         base,
@@ -107,6 +115,18 @@ def review_stack(stack: StackRef, base: str, policy_config: Path | None = None) 
         endpoints,
         [v.as_dict() for v in plan.violations],
         list(plan.not_applicable),
+        plan.resource_changes or [],
+        {
+            name: {
+                "before": before_instances.get(name, "none"),
+                "after": after_instances.get(name, "none"),
+            }
+            for name in [
+                *after_instances,
+                *(n for n in before_instances if n not in after_instances),
+            ]
+            if before_instances.get(name) != after_instances.get(name)
+        },
     )
 
 
@@ -311,9 +331,45 @@ def to_markdown(review: Review) -> str:
     shared = [v for v in review.violations if v not in on_endpoints]
     if shared:
         lines += ["", "### Stack-wide", *_findings(shared)]
+    lines += _resource_lines(review)
     for policy, reason in review.not_applicable:
         lines += ["", f"_{policy}: not applicable ({reason})_"]
     return "\n".join(lines) + "\n"
+
+
+_OPS = {"create": "create", "update": "update", "replace": "**replace**", "delete": "**delete**"}
+
+
+def _resource_lines(review: Review) -> list[str]:
+    """The resource diff and the instance change, in a collapsed section."""
+    if not review.resources and not review.instances:
+        return []
+    counts = {op: sum(c.op == op for c in review.resources) for op in _OPS}
+    summary = ", ".join(f"{n} to {op}" for op, n in counts.items() if n) or "no resource changes"
+    lines = ["", f"<details><summary>Resources: {summary}</summary>", ""]
+    if review.resources:
+        lines += ["| | resource | type | changed inputs |", "|---|---|---|---|"]
+        for change in review.resources:
+            paths = "<br>".join(
+                f"`{path}`: {_md_value(old)} → {_md_value(new)}"
+                for path, old, new in change.changes
+            )
+            lines.append(f"| {_OPS[change.op]} | `{change.name}` | `{change.type}` | {paths} |")
+    for name, sides in review.instances.items():
+        lines += ["", f"Instances of `{name}`: {sides['before']} → {sides['after']}"]
+    return [*lines, "", "</details>"]
+
+
+def _md_value(value: Any) -> str:
+    if value is None:
+        return "_(none)_"
+    text = (
+        json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if not isinstance(value, str)
+        else value
+    )
+    text = text if len(text) <= 80 else f"{text[:30]}…{text[-47:]}"
+    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
 
 
 def _findings(violations: list[dict[str, str]]) -> list[str]:

@@ -12,6 +12,7 @@ stack room and `models`. The other rooms use only what this module exports.
 
 from mlep.engine.automation import pulumi_up, require_cli
 from mlep.engine.base_rules import rules_at
+from mlep.engine.diff import ResourceChange, instances
 from mlep.engine.plan import Plan, check_out, plan_stack
 from mlep.engine.policy import Violation
 from mlep.engine.policy_config import stack_policy_config
@@ -21,8 +22,10 @@ from mlep.engine.runtime import ProgramError, one_shot_process
 __all__ = [
     "Plan",
     "ProgramError",
+    "ResourceChange",
     "Violation",
     "check_out",
+    "instances",
     "one_shot_process",
     "plan_stack",
     "print_plan",

@@ -18,13 +18,14 @@ from mlep.engine.base_rules import (
     rules_at,
     strictest,
 )
+from mlep.engine.diff import ResourceChange, resource_diff
 from mlep.engine.manifests import is_generated, write_manifests
 from mlep.engine.output import check_out_dir, write_out
 from mlep.engine.policy import PackResult, Violation
 from mlep.engine.policy_config import environment_config, stack_policy_config
-from mlep.engine.runtime import ProgramRun, run_program
-from mlep.stack.files import StackFile, read_project
-from mlep.stack.previous import PreviousTraffic, load_previous
+from mlep.engine.runtime import ProgramRun, Registration, run_program
+from mlep.stack.files import StackFile, read_json, read_project
+from mlep.stack.previous import PreviousTraffic, is_file_base, load_previous
 from mlep.stack.ref import StackRef, validated
 from models.stack import StackConfig
 
@@ -44,6 +45,17 @@ class Plan:
     previous: PreviousTraffic | None = None
     # (policy, reason) of the policies that did not apply, e.g. the step rules without a base.
     not_applicable: tuple[tuple[str, str], ...] = ()
+    # What the base declared (the program run for the base's stack file, or a plan document's
+    # resources) and its config; None without a base (or a base that declares nothing).
+    base_resources: tuple[Registration, ...] | None = None
+    base_config: StackConfig | None = None
+
+    @property
+    def resource_changes(self) -> list[ResourceChange] | None:
+        """Created, updated, replaced and deleted resources against the base (engine/diff.py)."""
+        if self.base_resources is None:
+            return None
+        return resource_diff(list(self.base_resources), self.run.resources)
 
     @property
     def mandatory_violations(self) -> list[Violation]:
@@ -143,6 +155,7 @@ def plan_stack(
         relaxed = [relaxed_finding(found, moves_traffic(rules, config))] if found else []
         violations = strictest(base_result.violations, violations, relaxed)
         not_applicable = sorted(set(not_applicable) & set(base_result.not_applicable))
+    base_resources, base_config = _base_run(stack, base, project) if base else (None, None)
     return Plan(
         project,
         stack_file,
@@ -151,6 +164,46 @@ def plan_stack(
         violations,
         previous,
         tuple(not_applicable),
+        base_resources,
+        base_config,
+    )
+
+
+def _base_run(
+    stack: StackRef, base: str, project: str
+) -> tuple[tuple[Registration, ...] | None, StackConfig | None]:
+    """What the base declares: a plan document's resources, or today's program run for the
+    stack file at the git revision ``base`` (None when the stack is new there)."""
+    if is_file_base(base):
+        document = read_json(Path(base), "a plan document", "pass `mlep plan --json` output")
+        resources = document.get("resources") if isinstance(document, dict) else None
+        if not isinstance(resources, list):
+            return None, None  # stack output: traffic only
+        return tuple(_registration(r) for r in resources if isinstance(r, dict)), None
+    if not stack.exists_at(base):
+        return (), None  # a new stack: everything is created
+    stack_file, config = stack.load(base)
+    run = run_program(
+        stack.project_dir / "__main__.py",
+        project=project,
+        stack=stack.name,
+        config=stack_file.engine_config,
+        secret_keys=stack_file.secret_keys,
+    )
+    return tuple(run.resources), config
+
+
+def _registration(resource: dict[str, Any]) -> Registration:
+    kind = str(resource.get("type", ""))
+    return Registration(
+        urn=str(resource.get("urn", "")),
+        type=kind,
+        name=str(resource.get("name", "")),
+        custom=":" in kind and not kind.startswith(("ml-endpoints:", "pulumi:")),
+        parent=resource.get("parent"),
+        dependencies=list(resource.get("dependencies") or []),
+        protect=bool(resource.get("protect")),
+        inputs=resource.get("inputs") or {},
     )
 
 

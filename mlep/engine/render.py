@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from mlep.engine.diff import instances
 from mlep.engine.plan import Plan
 from mlep.engine.runtime import STACK_TYPE, Registration
 from mlep.stack.previous import PreviousTraffic
@@ -18,6 +20,7 @@ def print_plan(plan: Plan, console: Console) -> None:
     _print_heading(plan, console)
     _print_resources(plan, console)
     _print_outputs(plan, console)
+    _print_changes(plan, console)
     _print_verdict(plan, console)
 
 
@@ -75,6 +78,44 @@ def _print_outputs(plan: Plan, console: Console) -> None:
         console.print(Text("Stack outputs", style="bold"))
         for path, value in _flatten(plan.run.outputs):
             console.print(f"  {path} = {value}", highlight=False, soft_wrap=True)
+
+
+_OP_MARKS = {"create": "+", "update": "~", "replace": "+-", "delete": "-"}
+
+
+def _print_changes(plan: Plan, console: Console) -> None:
+    """Against the base (`--base`): every resource created, updated (path by path), replaced
+    or deleted, and each endpoint's instances before and after."""
+    changes = plan.resource_changes
+    if changes is None:
+        return
+    console.print()
+    counts = {op: sum(c.op == op for c in changes) for op in _OP_MARKS}
+    summary = ", ".join(f"{n} to {op}" for op, n in counts.items() if n) or "no resource changes"
+    console.print(Text(f"Changes against the base: {summary}", style="bold"))
+    for change in changes:
+        console.print(f"  {_OP_MARKS[change.op]} {change.name}  {change.type}", soft_wrap=True)
+        for path, old, new in change.changes:
+            console.print(f"      {path}: {_value(old)} -> {_value(new)}", soft_wrap=True)
+    before, after = instances(plan.base_config), instances(plan.config)
+    for name in [*after, *(n for n in before if n not in after)]:
+        if before.get(name) != after.get(name):
+            console.print(
+                f"  instances of {name}: {before.get(name, 'none')} -> {after.get(name, 'none')}",
+                soft_wrap=True,
+            )
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    text = (
+        json.dumps(value, ensure_ascii=False, sort_keys=True)
+        if not isinstance(value, str)
+        else value
+    )
+    # An Azure id differs at its end: keep both ends of a long value.
+    return text if len(text) <= 120 else f"{text[:40]}...{text[-77:]}"
 
 
 def _print_verdict(plan: Plan, console: Console) -> None:
