@@ -8,12 +8,19 @@ that undoes the change. Markdown for a pull-request comment, or JSON for tools.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mlep.engine import Plan, ResourceChange, Violation, instances, plan_stack
+from mlep.engine import (
+    Plan,
+    ResourceChange,
+    Violation,
+    instances,
+    plan_stack,
+    resource_summary,
+    value_text,
+)
 from mlep.stack import git
 from mlep.stack.ref import StackRef
 from models.endpoint import EndpointSpec
@@ -344,9 +351,7 @@ def _resource_lines(review: Review) -> list[str]:
     """The resource diff and the instance change, in a collapsed section."""
     if not review.resources and not review.instances:
         return []
-    counts = {op: sum(c.op == op for c in review.resources) for op in _OPS}
-    summary = ", ".join(f"{n} to {op}" for op, n in counts.items() if n) or "no resource changes"
-    lines = ["", f"<details><summary>Resources: {summary}</summary>", ""]
+    lines = ["", f"<details><summary>Resources: {resource_summary(review.resources)}</summary>", ""]
     if review.resources:
         lines += ["| | resource | type | changed inputs |", "|---|---|---|---|"]
         for change in review.resources:
@@ -363,13 +368,7 @@ def _resource_lines(review: Review) -> list[str]:
 def _md_value(value: Any) -> str:
     if value is None:
         return "_(none)_"
-    text = (
-        json.dumps(value, ensure_ascii=False, sort_keys=True)
-        if not isinstance(value, str)
-        else value
-    )
-    text = text if len(text) <= 80 else f"{text[:30]}…{text[-47:]}"
-    return "`" + text.replace("|", "\\|").replace("`", "'") + "`"
+    return "`" + value_text(value, 80).replace("|", "\\|").replace("`", "'") + "`"
 
 
 def _findings(violations: list[dict[str, str]]) -> list[str]:

@@ -12,7 +12,8 @@ stack room and `models`. The other rooms use only what this module exports.
 
 from mlep.engine.automation import pulumi_up, require_cli
 from mlep.engine.base_rules import rules_at
-from mlep.engine.diff import ResourceChange, instances
+from mlep.engine.diff import ResourceChange, instances, value_text
+from mlep.engine.diff import summary as resource_summary
 from mlep.engine.plan import Plan, check_out, plan_stack
 from mlep.engine.policy import Violation
 from mlep.engine.policy_config import stack_policy_config
@@ -31,6 +32,8 @@ __all__ = [
     "print_plan",
     "pulumi_up",
     "require_cli",
+    "resource_summary",
     "rules_at",
     "stack_policy_config",
+    "value_text",
 ]

@@ -17,6 +17,7 @@ resources (Kubernetes), before and after.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -113,3 +114,26 @@ def _instances(spec: EndpointSpec) -> str:
             unit = str(getattr(deployment, "instance_type", "instance"))
         counts[unit] = counts.get(unit, 0) + deployment.replicas
     return " + ".join(f"{count} x {unit}" for unit, count in counts.items()) or "none"
+
+
+OPS = ("create", "update", "replace", "delete")
+
+
+def summary(changes: list[ResourceChange]) -> str:
+    """`2 to update, 1 to create`, in OPS order; `no resource changes` when there are none."""
+    counts = {op: sum(c.op == op for c in changes) for op in OPS}
+    return ", ".join(f"{n} to {op}" for op, n in counts.items() if n) or "no resource changes"
+
+
+def value_text(value: Any, limit: int) -> str:
+    """An input value on one line, at most ``limit`` characters; both ends of a long one kept
+    (Azure ids differ at their end). None (absent) is `(none)`."""
+    if value is None:
+        return "(none)"
+    text = (
+        value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    )
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return f"{text[:head]}...{text[-(limit - head - 3) :]}"

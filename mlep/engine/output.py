@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from mlep.errors import UsageError
-from mlep.stack.writing import open_regular
+from mlep.stack.writing import open_regular, sync_directory
 
 MARKER = ".mlep-output"
 _MARKER_TEXT = (
@@ -118,7 +118,7 @@ def _create(target: Path, files: Mapping[str, str]) -> None:
     staging = _staged(target.parent, files)
     try:
         os.rename(staging, target)  # refused if someone made the directory meanwhile
-        _sync(target.parent)
+        sync_directory(target.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -134,7 +134,7 @@ def _update(
             os.replace(staging / name, target / name)
         for stale in _stale(target, set(files), shown, generated):
             os.unlink(stale)
-        _sync(target)
+        sync_directory(target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -145,7 +145,7 @@ def _staged(parent: Path, files: Mapping[str, str]) -> Path:
     try:
         for name, text in {**files, MARKER: _MARKER_TEXT}.items():
             _write_synced(staging / name, text)
-        _sync(staging)
+        sync_directory(staging)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -201,14 +201,6 @@ def _write_synced(path: Path, text: str) -> None:
         file.write(text)
         file.flush()
         os.fsync(file.fileno())
-
-
-def _sync(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
 
 
 def _remove_leftovers(directory: Path) -> None:

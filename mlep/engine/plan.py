@@ -133,13 +133,7 @@ def plan_stack(
         config = validated(stack_file, f"{stack.file_name} (edited)")
     previous = load_previous(stack, base) if base else None
     rules = rules_at(stack, base) if base else None
-    run = run_program(
-        stack.project_dir / "__main__.py",
-        project=project,
-        stack=stack.name,
-        config=stack_file.engine_config,
-        secret_keys=stack_file.secret_keys,
-    )
+    run = _run(stack, project, stack_file)
     pack = stack.project_dir / "policies"
     own = stack_policy_config(pack, config, previous, policy_config)
     result = _evaluate(pack, run.resources, own)
@@ -183,14 +177,19 @@ def _base_run(
     if not stack.exists_at(base):
         return (), None  # a new stack: everything is created
     stack_file, config = stack.load(base)
-    run = run_program(
+    run = _run(stack, project, stack_file)
+    return tuple(run.resources), config
+
+
+def _run(stack: StackRef, project: str, stack_file: StackFile) -> ProgramRun:
+    """The program run under mocks for ``stack_file`` (the working tree's, or the base's)."""
+    return run_program(
         stack.project_dir / "__main__.py",
         project=project,
         stack=stack.name,
         config=stack_file.engine_config,
         secret_keys=stack_file.secret_keys,
     )
-    return tuple(run.resources), config
 
 
 def _registration(resource: dict[str, Any]) -> Registration:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlep.engine.diff import instances
+from mlep.engine.diff import instances, summary, value_text
 from mlep.engine.plan import Plan
 from mlep.engine.runtime import STACK_TYPE, Registration
 from mlep.stack.previous import PreviousTraffic
@@ -90,13 +89,13 @@ def _print_changes(plan: Plan, console: Console) -> None:
     if changes is None:
         return
     console.print()
-    counts = {op: sum(c.op == op for c in changes) for op in _OP_MARKS}
-    summary = ", ".join(f"{n} to {op}" for op, n in counts.items() if n) or "no resource changes"
-    console.print(Text(f"Changes against the base: {summary}", style="bold"))
+    console.print(Text(f"Changes against the base: {summary(changes)}", style="bold"))
     for change in changes:
         console.print(f"  {_OP_MARKS[change.op]} {change.name}  {change.type}", soft_wrap=True)
         for path, old, new in change.changes:
-            console.print(f"      {path}: {_value(old)} -> {_value(new)}", soft_wrap=True)
+            console.print(
+                f"      {path}: {value_text(old, 120)} -> {value_text(new, 120)}", soft_wrap=True
+            )
     before, after = instances(plan.base_config), instances(plan.config)
     for name in [*after, *(n for n in before if n not in after)]:
         if before.get(name) != after.get(name):
@@ -104,18 +103,6 @@ def _print_changes(plan: Plan, console: Console) -> None:
                 f"  instances of {name}: {before.get(name, 'none')} -> {after.get(name, 'none')}",
                 soft_wrap=True,
             )
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "(none)"
-    text = (
-        json.dumps(value, ensure_ascii=False, sort_keys=True)
-        if not isinstance(value, str)
-        else value
-    )
-    # An Azure id differs at its end: keep both ends of a long value.
-    return text if len(text) <= 120 else f"{text[:40]}...{text[-77:]}"
 
 
 def _print_verdict(plan: Plan, console: Console) -> None:

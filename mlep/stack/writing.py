@@ -57,7 +57,7 @@ def replace_file(path: Path, data: bytes, *, expected: bytes) -> None:
                 )
             os.chmod(temporary, stat.S_IMODE(mode))
             os.replace(temporary, path)
-            _sync_directory(path.parent)
+            sync_directory(path.parent)
     except OSError as error:
         raise _unwritable(path, error) from None
     finally:
@@ -153,7 +153,8 @@ def _read_all(descriptor: int) -> bytes:
     return b"".join(chunks)
 
 
-def _sync_directory(directory: Path) -> None:
+def sync_directory(directory: Path) -> None:
+    """fsync a directory, so that a rename in it survives a crash."""
     descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
     try:
         os.fsync(descriptor)
