@@ -9,10 +9,15 @@ The commands run as users run them, in a subprocess, in a fresh git repository.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from mlep.engine.pack_process import run_pack
+from mlep.engine.plan import plan_stack
+from mlep.stack import StackRef
+from tests.policy_helpers import POLICIES_DIR
 from tests.test_plan_cli import copy_project
 from tests.test_review import mlep_env
 from tests.test_rollout import (
@@ -45,6 +50,17 @@ def repo(tmp_path: Path, env: dict[str, str]) -> Repo:
     repo = Repo(tmp_path / "repo", env)
     copy_project(repo.project)
     return prod(repo, without_green(PROD_START), "blue alone")
+
+
+def pack_process_findings(repo: Repo) -> list[str]:
+    """The mandatory findings of the deployable pack, run as its own process over the Analyzer
+    protocol with the policy config CI hands `pulumi preview` (`mlep policy-config --base
+    HEAD`), on the working tree's stack: what `pulumi up` would be told."""
+    printed = repo.mlep("prod", "policy-config", "--stack", "prod", "--base", "HEAD")
+    assert printed.result.code == 0, printed.result.output
+    resources = plan_stack(StackRef(repo.project, "prod")).run.resources
+    found = run_pack(POLICIES_DIR, resources, json.loads(printed.result.stdout))
+    return [v.policy for v in found.violations if v.enforcement == "mandatory"]
 
 
 def only_insertions(before: str, after: str) -> bool:
@@ -132,12 +148,14 @@ def test_the_whole_loop_and_a_rollback_from_every_point_of_it(repo: Repo) -> Non
         assert f"-> {percent}%" in step.result.stdout
         plan = repo.mlep("prod", "plan", "--stack", "prod", "--base", "HEAD")
         assert plan.result.code == 0, (percent, plan.result.output)
+        assert pack_process_findings(repo) == [], percent
         repo.commit(f"green {percent}")
         back = repo.mlep("prod", "rollback", *FRAUD)
         assert back.result.code == 0, (percent, back.result.output)
         assert "all live traffic of fraud-scoring back to blue" in back.result.stdout
         judged = repo.mlep("prod", "plan", "--stack", "prod", "--base", "HEAD")
         assert judged.result.code == 0, (percent, judged.result.output)
+        assert pack_process_findings(repo) == [], percent
         repo.write("prod", back.before)  # undo: the rollout goes on
     finish = repo.mlep("prod", "rollout", *FRAUD, "--finish")
     assert finish.result.code == 0, finish.result.output
@@ -145,3 +163,15 @@ def test_the_whole_loop_and_a_rollback_from_every_point_of_it(repo: Repo) -> Non
     assert "- name: blue" not in finish.after
     assert "      traffic: {green: 100}\n" in finish.after
     assert repo.mlep("prod", "plan", "--stack", "prod", "--base", "HEAD").result.code == 0
+
+
+def test_the_pack_process_refuses_a_jump_the_loop_never_makes(repo: Repo) -> None:
+    """The check above can fail: green from 0 straight to 60 is refused by the pack process
+    under the same policy config."""
+    repo.mlep("prod", "rollout", *FRAUD, "--to", "green", "--model", "azureml:fraud:9")
+    repo.commit("green added")
+    text = repo.read("prod")
+    jump = "      traffic: {blue: 40, green: 60}\n"
+    repo.write("prod", text.replace("      traffic: {blue: 100}\n", jump, 1))
+    assert repo.read("prod") != text
+    assert "trf-06-08-traffic-steps" in pack_process_findings(repo)
