@@ -30,6 +30,10 @@ class AlertThresholds(Spec):
     server_error_rate_max_percent: PercentThreshold = 0.1
     cpu_max_percent: PercentThreshold = 80
     memory_max_percent: PercentThreshold = 80
+    # Requests a deployment must have served in an alert's window before its success and error
+    # rates can fire: one failure out of three requests is noise, not an incident. Latency,
+    # CPU and memory need no volume.
+    min_requests: Annotated[StrictInt, Field(ge=1, le=1_000_000)] = 100
 
 
 class RolloutPolicy(Spec):

@@ -1,15 +1,30 @@
-"""PromQL for an endpoint's signals, one place for the alert rules and the rollout guardrails.
+"""PromQL for an endpoint's signals, one place for the alert rules, the rollout guardrails and
+the scrape configuration they depend on.
 
 BentoML exports `bentoml_service_request_duration_seconds` (histogram) and
-`bentoml_service_request_total` (counter, with `http_response_code`) on `/metrics`; the
-ServiceMonitor copies the pods' endpoint and deployment labels onto every series
-(`mlep_endpoint`, `mlep_deployment`). CPU and memory compare cAdvisor usage with the container
-limits (kube-state-metrics), whose series carry the pod name but not those labels, so a
-deployment's pods are matched by name.
+`bentoml_service_request_total` (counter, with `http_response_code`) on `/metrics`, labelling
+each request with its path as `endpoint` and counting its own health checks as requests
+(bentoml 1.4, bentoml/_internal/server/http/instruments.py). The ServiceMonitor copies the pods'
+endpoint and deployment labels onto every series (`mlep_endpoint`, `mlep_deployment`). CPU and
+memory compare cAdvisor usage with the container limits (kube-state-metrics), whose series carry
+the pod name but not those labels, so a deployment's pods are matched by name.
+
+The request path under the real scrape. prometheus-operator sets every target's `endpoint`
+label to the ServiceMonitor endpoint's port name (`http`), and with `honor_labels: false` (its
+default, and the only value a Prometheus with `overrideHonorLabels` allows) Prometheus keeps a
+scraped label that collides with a target label as `exported_<name>`; so the path arrives as
+`exported_endpoint` (prometheus-operator pkg/prometheus/promcfg.go,
+generateServiceMonitorConfig). The design, in two layers:
+- at scrape time the ServiceMonitor drops the series of every path that is not inference
+  (`metric_relabelings()`: health probes, /metrics, the docs), so probes never reach storage;
+- every expression also excludes those paths under both names (`exported_endpoint` as the
+  operator scrapes, `endpoint` as a scrape with `honor_labels: true` keeps it; under the
+  operator `endpoint` is the port name, which no path pattern matches).
 
 Each expression is a *value* (a latency in ms, a percentage); the alert rules append their
 comparison with the threshold, the guardrails read the value over the bake window. Keys are the
-fields of `AlertThresholds`.
+fields of `AlertThresholds`. A success or error share is 0, not empty, for a deployment whose
+requests had no response of that class (a total outage has no 2xx series at all).
 """
 
 from __future__ import annotations
@@ -28,8 +43,41 @@ SHARE_CODES = {
     "server_error_rate_max_percent": "5..",
 }
 
+# The paths BentoML serves besides the service's APIs: probes, metrics, the docs and the index
+# page (bentoml/_internal/server/base_app.py, http_app.py; _bentoml_impl/server/app.py).
+# Prometheus anchors the pattern; `[.]` keeps it free of escapes in YAML and PromQL alike.
+NOT_INFERENCE_PATHS = (
+    "/(|livez|healthz|readyz|metrics|docs|docs[.]json|schema[.]json|static_content/.*)"
+)
+# BentoML's path label as the operator's scrape keeps it, and as a scrape honouring it would.
+PATH_LABELS = ("exported_endpoint", "endpoint")
+NOT_HEALTH = ", ".join(f'{label}!~"{NOT_INFERENCE_PATHS}"' for label in PATH_LABELS)
 
-NOT_HEALTH = 'endpoint!~"/(livez|readyz|metrics)"'
+
+def metric_relabelings() -> list[dict[str, object]]:
+    """The ServiceMonitor's `metricRelabelings`: drop every series of a non-inference path.
+    Metric relabelling runs after the target labels are attached, when BentoML's path label is
+    `exported_endpoint` (the ServiceMonitor keeps `honorLabels: false`)."""
+    return [{"sourceLabels": [PATH_LABELS[0]], "regex": NOT_INFERENCE_PATHS, "action": "drop"}]
+
+
+def enough_requests(
+    spec: EndpointSpec, namespace: str, window: str, *, deployment: str | None = None
+) -> str:
+    """Per deployment, present only where it served at least ``alerts.min_requests`` requests
+    in ``window``: a share alert fires only `and on (mlep_deployment)` this."""
+    served = request_count(spec.name, namespace, window, deployment=deployment)
+    return f"{served} >= {spec.alerts.min_requests}"
+
+
+def request_count(
+    endpoint: str, namespace: str, window: str, *, deployment: str | None = None
+) -> str:
+    """Requests an endpoint (or one deployment) served in ``window``, per deployment."""
+    return (
+        f"sum by ({GROUP_BY}) "
+        f"(increase({REQUESTS}{{{_series(endpoint, namespace, deployment)}}}[{window}]))"
+    )
 
 
 def request_rate(
@@ -70,7 +118,8 @@ def signal_values(
             f"sum by ({GROUP_BY}) (rate({REQUESTS}"
             f'{{{select}, http_response_code=~"{codes}"}}[{window}]))'
         )
-        return f"100 * {matching} / {requests}"
+        # `or 0 * requests`: no series of that class is a share of 0, not no share.
+        return f"100 * ({matching} or 0 * {requests}) / {requests}"
 
     selected = [deployment] if deployment else [d.name for d in spec.deployments]
     # Naming each workload keeps endpoint `fraud` from matching the pods of `fraud-scoring`.
@@ -104,7 +153,7 @@ def signal_values(
 def _series(endpoint: str, namespace: str, deployment: str | None) -> str:
     """The label matchers of an endpoint's request series, or one deployment's."""
     # BentoML counts its own health endpoints as requests: the kubelet's probes would dilute
-    # the error rates and the latency of real traffic.
+    # the error rates and the latency of real traffic (see the module docstring).
     select = f'namespace="{namespace}", mlep_endpoint="{endpoint}", {NOT_HEALTH}'
     if deployment:
         select += f', mlep_deployment="{deployment}"'

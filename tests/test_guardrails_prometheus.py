@@ -1,20 +1,26 @@
-"""Rollout guardrails read from a real Prometheus scraping the real BentoML service.
+"""Rollout guardrails read from a real Prometheus scraping the real BentoML service the way
+prometheus-operator scrapes it.
 
-Two `bentoml serve` processes stand in for two deployments of the staging endpoint: Prometheus
-scrapes each every second under the labels the cluster's ServiceMonitor would attach
-(`mlep_deployment` lr-v2 and gbm-v3). Apart from the readiness checks at start-up (200s), lr-v2
-only ever gets valid requests and gbm-v3 only malformed ones, so each test's verdict holds
-whatever order the tests run in. Tests send traffic until Prometheus has a rate of it
-(polling, with a deadline), then judge it.
+Two `bentoml serve` processes stand in for two deployments of the staging endpoint. Prometheus
+scrapes them every second with the scrape job prometheus-operator generates from the staging
+stack's own ServiceMonitor (tests/operator_scrape.py: its relabelings, target labels,
+`honor_labels`, metric relabelings), fed the target labels Kubernetes service discovery gives
+the pods of the stack's Services and Deployments: lr-v2 through the `endpoints` role, gbm-v3
+through `endpointslice`. Apart from the readiness checks at start-up (200s), lr-v2 only ever
+gets valid requests and gbm-v3 only malformed ones, and both get health probes all along, as
+the kubelet sends them; so each test's verdict holds whatever order the tests run in. Tests
+send traffic until Prometheus has a rate of it (polling, with a deadline), then judge it.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -30,9 +36,11 @@ from mlep.change.guardrails import (
 )
 from mlep.change.guardrails import prometheus as guardrails_prometheus
 from mlep.change.guardrails.prometheus import PrometheusSource
+from mlep.engine.plan import plan_stack
 from mlep.stack import StackRef
 from models import prometheus_queries
 from services.tabular_classifier.contract import FEATURES
+from tests import operator_scrape
 from tests.conftest import ROOT
 from tests.servers import bento_servers, free_loopback_port, prometheus_server
 from tests.test_plan_cli import Result, copy_project
@@ -43,6 +51,7 @@ SPEC = STACK.endpoints[0]  # tabular-classifier; alerts: p95 latency at most 250
 assert STACK.kubernetes is not None
 NAMESPACE = STACK.kubernetes.namespace
 HEALTHY, BURST = "lr-v2", "gbm-v3"
+STAGING_RUN = plan_stack(StackRef(ROOT, "staging")).run
 WINDOW_MINUTES = 1
 # Prometheus scrapes every second; rate() has its two samples within a few.
 DATA_DEADLINE_SECONDS = 30
@@ -71,8 +80,9 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
     ports = {HEALTHY: free_loopback_port(), BURST: free_loopback_port()}
     # Prometheus first: it scrapes its first targets about 5 s after start (service discovery
     # sends updates at most every 5 s), time the BentoML servers take to start anyway.
+    directory = tmp_path_factory.mktemp("prometheus")
     with (
-        prometheus_server(_prometheus_config(ports), tmp_path_factory.mktemp("prometheus")) as p,
+        prometheus_server(_prometheus_config(ports, directory), directory) as p,
         bento_servers(tmp_path_factory.mktemp("bentoml-home"), list(ports.values())) as clients,
     ):
         deployments = dict(zip(ports, clients, strict=True))
@@ -81,22 +91,44 @@ def stage(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stage]:
         yield Stage(deployments, str(p.base_url).rstrip("/"))
 
 
-def _prometheus_config(ports: dict[str, int]) -> str:
-    """One scrape job per deployment, labelled as the ServiceMonitor's relabelings label it."""
-    jobs = "".join(
-        f"""
-  - job_name: {deployment}
-    metrics_path: /metrics
-    static_configs:
-      - targets: ["127.0.0.1:{port}"]
-        labels:
-          namespace: {NAMESPACE}
-          mlep_endpoint: {SPEC.name}
-          mlep_deployment: {deployment}
-"""
-        for deployment, port in ports.items()
-    )
-    return f"global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:{jobs}"
+ROLES = {HEALTHY: "endpoints", BURST: "endpointslice"}
+PROBES = ("/livez", "/readyz", "/healthz")
+
+
+def _manifest(kind: str, name: str) -> dict[str, Any]:
+    (found,) = [
+        r.inputs for r in STAGING_RUN.resources if r.inputs.get("kind") == kind and r.name == name
+    ]
+    return found
+
+
+def pod_name(deployment: str) -> str:
+    return f"{lbl.workload_name(SPEC.name, deployment)}-7d9f8b6c5d-x2x4q"
+
+
+def _prometheus_config(ports: dict[str, int], directory: Path) -> str:
+    """The operator's scrape job for the staging ServiceMonitor, once per discovery role, each
+    discovering one deployment's pod as Kubernetes would (file_sd in place of the API)."""
+    monitor = _manifest("ServiceMonitor", f"{SPEC.name}-servicemonitor")
+    jobs = []
+    for deployment, port in ports.items():
+        role = ROLES[deployment]
+        workload = lbl.workload_name(SPEC.name, deployment)
+        group = operator_scrape.discovered(
+            _manifest("Service", f"{workload}-service"),
+            _manifest("Deployment", f"{workload}-deployment")["spec"]["template"],
+            pod_name(deployment),
+            f"127.0.0.1:{port}",
+            role=role,
+        )
+        sd_file = directory / f"{role}.json"
+        sd_file.write_text(json.dumps([group]))
+        job = operator_scrape.scrape_config(
+            monitor, 0, role=role, sd_file=str(sd_file), interval="1s"
+        )
+        job["job_name"] += f"/{role}"  # one job per role: names must differ
+        jobs.append(job)
+    return json.dumps({"scrape_configs": jobs})  # JSON is YAML
 
 
 def _read_once_scraped(
@@ -120,9 +152,16 @@ def _read_once_scraped(
         time.sleep(0.25)
 
 
+def _probe(client: httpx.Client) -> None:
+    """The kubelet's probes: fast 200s that BentoML counts as requests."""
+    for path in PROBES * 3:
+        assert client.get(path).status_code == 200
+
+
 def _send_valid(client: httpx.Client) -> None:
     for _ in range(REQUESTS_PER_ROUND):
         assert client.post("/predict", json=VALID_BODY).status_code == 200
+    _probe(client)
 
 
 def _send_malformed(client: httpx.Client) -> None:
@@ -131,6 +170,10 @@ def _send_malformed(client: httpx.Client) -> None:
             "/predict", content=MALFORMED_BODY, headers={"Content-Type": "application/json"}
         )
         assert response.status_code == 400
+    _probe(client)
+
+
+SENDERS = {HEALTHY: _send_valid, BURST: _send_malformed}
 
 
 # --- the expressions -----------------------------------------------------------------------
@@ -203,6 +246,52 @@ def test_burst_of_malformed_requests_breaches_error_and_success_rates(stage: Sta
         "client_error_rate_max_percent",
         "success_rate_min_percent",
     }, [r.describe() for r in decision.readings]
+    # Only the probes answered 200, and they are not requests: no 2xx series exists at all
+    # (a total outage), and the share is 0, not missing.
+    assert readings["success_rate_min_percent"].value == 0
+    assert readings["client_error_rate_max_percent"].value == pytest.approx(100)
+
+
+def _series(stage: Stage, selector: str) -> list[dict[str, str]]:
+    answer = httpx.get(f"{stage.prometheus_url}/api/v1/series", params={"match[]": selector})
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("deployment", [HEALTHY, BURST])
+def test_series_carry_the_labels_the_operator_gives_them(stage: Stage, deployment: str) -> None:
+    """`endpoint` is the ServiceMonitor's port name, BentoML's path is `exported_endpoint`,
+    and the pod's endpoint and deployment arrive as mlep_endpoint and mlep_deployment."""
+    _read_once_scraped(stage, deployment, SENDERS[deployment], WINDOW_MINUTES)
+    found = _series(stage, f'bentoml_service_request_total{{mlep_deployment="{deployment}"}}')
+    assert found
+    workload = lbl.workload_name(SPEC.name, deployment)
+    for series in found:
+        assert series["endpoint"] == lbl.PORT_NAME
+        assert series["exported_endpoint"] == "/predict"
+        assert series["job"] == series["service"] == workload
+        assert series["namespace"] == NAMESPACE
+        assert series["pod"] == pod_name(deployment)
+        assert series["container"] == lbl.CONTAINER_NAME
+        assert series["mlep_endpoint"] == SPEC.name
+
+
+def test_health_checks_never_reach_storage(stage: Stage) -> None:
+    """The ServiceMonitor's metric relabelings drop every non-inference path at scrape time,
+    though BentoML counts each probe (the targets answer them all along)."""
+    for deployment, send in SENDERS.items():
+        _read_once_scraped(stage, deployment, send, WINDOW_MINUTES)
+    paths = {
+        series.get("exported_endpoint")
+        for series in _series(stage, '{__name__=~"bentoml_service_request.*"}')
+    }
+    assert paths == {"/predict"}
+    scraped = httpx.get(f"http://{_address(stage, HEALTHY)}/metrics").text
+    assert 'endpoint="/livez"' in scraped  # BentoML does count them
+
+
+def _address(stage: Stage, deployment: str) -> str:
+    return str(stage.deployments[deployment].base_url).removeprefix("http://").rstrip("/")
 
 
 def test_deployment_without_series_is_insufficient(stage: Stage) -> None:

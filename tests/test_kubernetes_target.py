@@ -1119,7 +1119,11 @@ ALERTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         ),
     ),
 }
-COMPARISON = re.compile(r"(>=|<=|==|!=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)\s*$")
+# The threshold comparison: last in the expression, or just before the share alerts' minimum
+# volume (`and on (mlep_deployment) (... >= min_requests)`).
+COMPARISON = re.compile(
+    r"(>=|<=|==|!=|>|<)\s*(-?[0-9]+(?:\.[0-9]+)?)\)?(?: and on \(mlep_deployment\) \(.*\))?\s*$"
+)
 
 
 def alert(stack: str, endpoint: str, suffix: str) -> dict[str, Any]:

@@ -47,6 +47,13 @@ def alerts(spec: EndpointSpec, namespace: str) -> list[Alert]:
         workload_name=lbl.workload_name,
     )
     title = spec.name.replace("-", " ").title().replace(" ", "")
+    enough = queries.enough_requests(spec, namespace, RATE_WINDOW)
+
+    def share(key: str, side: str) -> str:
+        """A share's comparison, only where a deployment served ``alerts.min_requests``."""
+        limit = getattr(thresholds, key)
+        return f"({value[key]} {side} {limit}) and on ({queries.GROUP_BY}) ({enough})"
+
     return [
         Alert(
             f"{title}LatencyP95High",
@@ -57,23 +64,21 @@ def alerts(spec: EndpointSpec, namespace: str) -> list[Alert]:
         ),
         Alert(
             f"{title}SuccessRateLow",
-            f"{value['success_rate_min_percent']} < {thresholds.success_rate_min_percent}",
+            share("success_rate_min_percent", "<"),
             "critical",
             f"success rate of {spec.name} below {thresholds.success_rate_min_percent} %",
             "success-rate",
         ),
         Alert(
             f"{title}ClientErrorRateHigh",
-            f"{value['client_error_rate_max_percent']} "
-            f"> {thresholds.client_error_rate_max_percent}",
+            share("client_error_rate_max_percent", ">"),
             "info",
             f"4xx rate of {spec.name} above {thresholds.client_error_rate_max_percent} %",
             "client-errors",
         ),
         Alert(
             f"{title}ServerErrorRateHigh",
-            f"{value['server_error_rate_max_percent']} "
-            f"> {thresholds.server_error_rate_max_percent}",
+            share("server_error_rate_max_percent", ">"),
             "critical",
             f"5xx rate of {spec.name} above {thresholds.server_error_rate_max_percent} %",
             "server-errors",
@@ -132,10 +137,14 @@ def _service_monitor(
                     "port": lbl.PORT_NAME,
                     "path": "/metrics",
                     "interval": SCRAPE_INTERVAL,
+                    # BentoML's path label then arrives as `exported_endpoint`, which the
+                    # metric relabelings and the queries rely on (models/prometheus_queries.py).
+                    "honorLabels": False,
                     "relabelings": [
                         _copy_label(lbl.ENDPOINT_LABEL, "mlep_endpoint"),
                         _copy_label(lbl.DEPLOYMENT_LABEL, "mlep_deployment"),
                     ],
+                    "metricRelabelings": queries.metric_relabelings(),
                 }
             ],
         },

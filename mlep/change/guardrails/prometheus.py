@@ -74,20 +74,22 @@ class PrometheusSource:
             workload_name=workload_name,
             deployment=deployment,
         )
-        requests = self._query(
-            queries.request_rate(spec.name, self._namespace, window, deployment=deployment)
+        served = sum(
+            self._query(
+                queries.request_count(spec.name, self._namespace, window, deployment=deployment)
+            )
         )
-        called = any(rate > 0 for rate in requests)
+        # As the alerts: a share of fewer than `alerts.min_requests` requests proves nothing.
+        enough = served >= spec.alerts.min_requests
         readings = []
         for key, (_, _, side) in SIGNALS.items():
+            if key in REQUEST_SIGNALS and not enough:
+                readings.append(Reading(key, None, threshold(spec, key)))
+                continue
             # Several series (one per pod for CPU and memory): the worst one decides.
             worst: Callable[[Iterable[float]], float] = max if side == "above" else min
             found = self._query(values[key])
-            value = worst(found) if found else None
-            if value is None and key in REQUEST_SIGNALS and called:
-                # No series for that status class: none of the window's requests had it.
-                value = 0.0
-            readings.append(Reading(key, value, threshold(spec, key)))
+            readings.append(Reading(key, worst(found) if found else None, threshold(spec, key)))
         return readings
 
     def _query(self, expression: str) -> list[float]:
