@@ -122,6 +122,35 @@ def test_one_file_per_kubernetes_object(stack: str) -> None:
     assert len(rendered(stack)) == len(kube)
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_deployments_an_hpa_scales_carry_no_replicas(stack: str) -> None:
+    """Each `kubectl apply` of a manifest with spec.replicas would reset the HPA's scale
+    (Kubernetes docs, "Migrating Deployments and StatefulSets to horizontal autoscaling");
+    every deployment here has an HPA, whose minReplicas is the program's replica count."""
+    objects = dict(manifests(stack_run(stack).resources))
+    deployments = {o["metadata"]["name"]: o for o in objects.values() if o["kind"] == "Deployment"}
+    hpas = [o for o in objects.values() if o["kind"] == "HorizontalPodAutoscaler"]
+    assert deployments
+    assert {h["spec"]["scaleTargetRef"]["name"] for h in hpas} == set(deployments)
+    for name, deployment in deployments.items():
+        assert "replicas" not in deployment["spec"], name
+    program = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]["replicas"]
+        for r in stack_run(stack).resources
+        if r.inputs.get("kind") == "Deployment"
+    }
+    for hpa in hpas:
+        assert hpa["spec"]["minReplicas"] <= program[hpa["spec"]["scaleTargetRef"]["name"]]
+
+
+def test_a_deployment_no_hpa_scales_keeps_its_replicas() -> None:
+    run = stack_run("max")
+    kept = [r for r in run.resources if r.inputs.get("kind") != "HorizontalPodAutoscaler"]
+    deployments = [o for _, o in manifests(kept) if o["kind"] == "Deployment"]
+    assert deployments
+    assert all(isinstance(d["spec"]["replicas"], int) for d in deployments)
+
+
 def test_file_names_are_unique_across_every_object() -> None:
     for stack in STACKS:
         names = [name for name, _ in manifests(stack_run(stack).resources)]
@@ -141,7 +170,7 @@ def test_file_names_put_what_others_need_first() -> None:
 
 def test_integers_stay_integers() -> None:
     text = rendered("max")
-    assert "\n  replicas: 3\n" in text["05-deployment-fraud-scoring-blue.yaml"]
+    assert "\n  minReplicas: 3\n" in text["06-horizontalpodautoscaler-fraud-scoring-blue.yaml"]
     route = text["08-httproute-fraud-scoring.yaml"]
     assert "weight: 75\n" in route
     assert "percent: 20\n" in route

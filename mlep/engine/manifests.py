@@ -5,9 +5,11 @@ does not render; its inputs already are the objects). Files are named
 `<order>-<kind>-<name>.yaml`, the order prefix putting what others need first (service
 accounts and secret providers before deployments, services before routes), so a plain
 `kubectl apply -f DIR` applies them in a workable order. Output is stable: the same plan
-always writes the same bytes. Files this command wrote before and no longer writes are
-removed, so a deleted deployment does not linger in a GitOps directory; where and how the
-files are written (never half, never outside the folder asked for) is `output`'s.
+always writes the same bytes. A Deployment that a HorizontalPodAutoscaler scales carries no
+`spec.replicas`, so applying the files again never resets the scale. Files this command
+wrote before and no longer writes are removed, so a deleted deployment does not linger in a
+GitOps directory; where and how the files are written (never half, never outside the folder
+asked for) is `output`'s.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ManifestError(UsageError):
 def manifests(resources: list[Registration]) -> list[tuple[str, dict[str, Any]]]:
     """(file name, object) for every Kubernetes object of the plan, in apply order."""
     objects = [_object(r) for r in resources if r.custom and r.type.startswith("kubernetes:")]
+    objects = _without_scaled_replicas(objects)
     named = [(_file_name(obj), obj) for obj in objects]
     names = [name for name, _ in named]
     duplicates = {name for name in names if names.count(name) > 1}
@@ -100,6 +103,30 @@ def _object(resource: Registration) -> dict[str, Any]:
     ordered = {key: inputs[key] for key in _TOP_LEVEL_ORDER if key in inputs}
     ordered.update({key: inputs[key] for key in sorted(inputs) if key not in ordered})
     return ordered
+
+
+def _without_scaled_replicas(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Deployments an HPA scales, without `spec.replicas`: each `kubectl apply` of a manifest
+    that sets it would reset the HPA's scale (the Kubernetes HPA docs: "remove
+    spec.replicas from the manifests" of a Deployment an HPA manages). The HPA's
+    `minReplicas` then decides the first count. (The program keeps `replicas` for the
+    first create and ignores later changes to it: `ignore_changes`.)"""
+    scaled = {
+        (hpa["metadata"].get("namespace"), hpa["spec"]["scaleTargetRef"]["name"])
+        for hpa in objects
+        if hpa.get("kind") == "HorizontalPodAutoscaler"
+        and hpa.get("spec", {}).get("scaleTargetRef", {}).get("kind") == "Deployment"
+    }
+
+    def unscaled(obj: dict[str, Any]) -> dict[str, Any]:
+        metadata = obj.get("metadata", {})
+        if obj.get("kind") != "Deployment" or (
+            (metadata.get("namespace"), metadata.get("name")) not in scaled
+        ):
+            return obj
+        return {**obj, "spec": {k: v for k, v in obj["spec"].items() if k != "replicas"}}
+
+    return [unscaled(obj) for obj in objects]
 
 
 def _holds_secret(value: Any) -> bool:
