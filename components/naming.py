@@ -182,6 +182,11 @@ def service_monitor(endpoint_name: str) -> str:
     return f"{endpoint_name}-servicemonitor"
 
 
+def dashboard(endpoint_name: str) -> str:
+    """Logical name of an endpoint's Grafana dashboard ConfigMap (Kubernetes)."""
+    return f"{endpoint_name}-dashboard"
+
+
 def prometheus_rule(endpoint_name: str) -> str:
     """Logical name of an endpoint's PrometheusRule (named for the endpoint in Kubernetes)."""
     return f"{endpoint_name}-prometheusrule"

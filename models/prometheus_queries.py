@@ -94,6 +94,40 @@ def request_rate(
     )
 
 
+# The latency quantiles a dashboard draws; the alerts and guardrails judge p95.
+DASHBOARD_QUANTILES = (0.5, 0.95)
+
+
+def latency_ms(
+    endpoint: str, namespace: str, window: str, quantile: float, *, deployment: str | None = None
+) -> str:
+    """A latency quantile in ms, per deployment, over ``window``."""
+    return (
+        f"1000 * histogram_quantile({quantile}, sum by (le, {GROUP_BY}) ("
+        f"rate({DURATION_BUCKETS}{{{_series(endpoint, namespace, deployment)}}}[{window}])"
+        "))"
+    )
+
+
+def traffic_split(endpoint: str, namespace: str, window: str) -> str:
+    """Per deployment, its percentage of the endpoint's requests over ``window`` (mirrored
+    copies included: a shadow deployment's requests are real requests to it)."""
+    rate = request_rate(endpoint, namespace, window)
+    return f"100 * {rate} / on () group_left () sum ({rate})"
+
+
+def instances(
+    spec: EndpointSpec, namespace: str, *, workload_name: Callable[[str, str], str]
+) -> str:
+    """Per deployment workload, its available replicas (kube-state-metrics), labelled with the
+    workload's name as `deployment`."""
+    workloads = "|".join(workload_name(spec.name, d.name) for d in spec.deployments)
+    return (
+        "sum by (deployment) (kube_deployment_status_replicas_available"
+        f'{{namespace="{namespace}", deployment=~"{workloads}"}})'
+    )
+
+
 def signal_values(
     spec: EndpointSpec,
     namespace: str,
@@ -139,11 +173,7 @@ def signal_values(
         )
 
     return {
-        "latency_p95_ms": (
-            f"1000 * histogram_quantile(0.95, sum by (le, {GROUP_BY}) ("
-            f"rate({DURATION_BUCKETS}{{{select}}}[{window}])"
-            "))"
-        ),
+        "latency_p95_ms": latency_ms(spec.name, namespace, window, 0.95, deployment=deployment),
         **{key: share(codes) for key, codes in SHARE_CODES.items()},
         "cpu_max_percent": f"100 * {usage_cpu} / {limit('cpu')}",
         "memory_max_percent": f"100 * {usage_memory} / {limit('memory')}",

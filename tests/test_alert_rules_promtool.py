@@ -240,9 +240,14 @@ def test_every_alert_fires_in_some_case_and_stays_quiet_in_another() -> None:
         assert any(alert in case.fires for case in CASES.values()), alert
 
 
+def promtool_path() -> str:
+    """Debian's promtool, installed beside the Prometheus scripts/prometheus.sh provides."""
+    return str(Path(prometheus_binary()).with_name("promtool"))
+
+
 @pytest.fixture(scope="module")
 def promtool() -> str:
-    return str(Path(prometheus_binary()).with_name("promtool"))
+    return promtool_path()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

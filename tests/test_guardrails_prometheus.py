@@ -26,6 +26,7 @@ import httpx
 import pytest
 from sklearn.datasets import load_breast_cancer
 
+from components.kubernetes import dashboard
 from components.kubernetes import labels as lbl
 from mlep.change.guardrails import (
     REQUEST_SIGNALS,
@@ -288,6 +289,25 @@ def test_health_checks_never_reach_storage(stage: Stage) -> None:
     assert paths == {"/predict"}
     scraped = httpx.get(f"http://{_address(stage, HEALTHY)}/metrics").text
     assert 'endpoint="/livez"' in scraped  # BentoML does count them
+
+
+def test_dashboard_queries_read_the_real_scrape(stage: Stage) -> None:
+    """Every request panel of the staging dashboard, as Grafana would send it, finds each
+    deployment's series (CPU, memory and instances need cAdvisor and kube-state-metrics,
+    which are not here)."""
+    for deployment, send in SENDERS.items():
+        _read_once_scraped(stage, deployment, send, WINDOW_MINUTES)
+    for title, _, _, expressions in dashboard.panels(SPEC, NAMESPACE):
+        for expression in expressions:
+            if "container_" in expression or "kube_" in expression:
+                continue
+            answer = httpx.get(
+                f"{stage.prometheus_url}/api/v1/query",
+                params={"query": expression.replace(dashboard.RATE, "1m")},
+            )
+            assert answer.status_code == 200, (title, answer.text)
+            found = {r["metric"].get("mlep_deployment") for r in answer.json()["data"]["result"]}
+            assert found == set(SENDERS), (title, found)
 
 
 def _address(stage: Stage, deployment: str) -> str:

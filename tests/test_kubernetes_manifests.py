@@ -345,7 +345,7 @@ def test_plan_output_describes_the_kubernetes_route_not_azure_network_access(
     _, stdout, _ = cli["out"]
     assert "route ml.staging.example.com on gateway gateway-system/internal" in stdout
     assert "public" not in stdout
-    assert stdout.rstrip().endswith("20 Kubernetes objects in 1 endpoint; policy: no violations.")
+    assert stdout.rstrip().endswith("21 Kubernetes objects in 1 endpoint; policy: no violations.")
 
 
 def test_plan_out_writes_only_manifests(cli: dict[str, Any]) -> None:

@@ -238,6 +238,21 @@ def test_a_service_cluster_ip_replaces_its_ports_update() -> None:
     assert op(kind, base, changed(base, "spec.selector.app", "b")) == "update"
 
 
+def test_a_config_map_replaces_on_its_data_its_labels_update() -> None:
+    # diff.go (forceNewProperties): a ConfigMap replaces on .binaryData and .data unless the
+    # provider's enableConfigMapMutable is set; the dashboards are ConfigMaps.
+    kind = "kubernetes:core/v1:ConfigMap"
+    base = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "fraud-scoring-dashboard", "namespace": "ml", "labels": {"a": "1"}},
+        "data": {"board": "{}"},
+    }
+    assert op(kind, base, changed(base, "data.board", '{"title": "x"}')) == "replace"
+    assert op(kind, base, changed(base, "binaryData", {"b": "AA=="})) == "replace"
+    assert op(kind, base, changed(base, "metadata.labels.a", "2")) == "update"
+
+
 def test_a_patch_resource_replaces_on_its_name_only() -> None:
     # provider.go (Diff): a <Kind>Patch resource's force-new fields are the name and namespace.
     kind = "kubernetes:apps/v1:DeploymentPatch"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pulumi
 
 from components import naming
+from components.kubernetes.dashboard import create_dashboard
 from components.kubernetes.monitoring import create_monitoring
 from components.kubernetes.network import create_gateway_allow
 from components.kubernetes.route import create_route
@@ -71,6 +72,7 @@ class BentoEndpoint(pulumi.ComponentResource):
         )
         create_gateway_allow(spec.name, settings=settings, tags=tags, parent=self)
         create_monitoring(spec, namespace=settings.namespace, tags=tags, parent=self)
+        create_dashboard(spec, namespace=settings.namespace, tags=tags, parent=self)
 
         self.url = pulumi.Output.from_input(f"https://{settings.hostname}/{spec.name}")
         self.traffic = pulumi.Output.from_input(dict(spec.traffic))

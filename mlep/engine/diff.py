@@ -40,13 +40,15 @@ _MISSING = object()
 #   apps/v1beta1 one; only policy/v1beta1 PodDisruptionBudgets replace on `spec`;
 # - a `<Kind>Patch` resource replaces on its name and namespace only.
 # The provider's table has more kinds (Pod, Job, StatefulSet, DaemonSet, PersistentVolume(Claim),
-# RoleBinding, StorageClass, ResourceQuota; Secret and ConfigMap data unless made mutable by
-# provider config); the program declares none of them.
+# RoleBinding, StorageClass, ResourceQuota; Secret data), which the program declares none of;
+# and a ConfigMap (the dashboards) replaces on `data` and `binaryData` unless the provider's
+# enableConfigMapMutable is set (forceNewProperties; this project leaves it unset).
 _K8S_IDENTITY: tuple[str, ...] = ("metadata.name", "metadata.namespace")
 _K8S_FORCE_NEW: dict[tuple[str, str], tuple[str, ...]] = {
     ("apps/v1", "Deployment"): ("spec.selector",),
     ("apps/v1beta2", "Deployment"): ("spec.selector",),
     ("v1", "Service"): ("spec.clusterIP",),
+    ("v1", "ConfigMap"): ("binaryData", "data"),
 }
 
 # Azure. pulumi-azure-native (pulumi/pulumi-azure-native, provider/pkg/provider/diff.go,
