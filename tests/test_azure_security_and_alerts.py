@@ -690,7 +690,8 @@ def test_every_alert_notifies_the_created_action_group(name: str) -> None:
 
 @pytest.mark.parametrize(
     ("name", "latency", "rates", "deployment_alerts"),
-    [("waf_aligned", 1, 3, 4), ("max", 2, 6, 8)],
+    # Per endpoint, four log alerts: success, 4xx and 5xx per deployment, unrouted requests.
+    [("waf_aligned", 1, 4, 4), ("max", 2, 8, 8)],
 )
 def test_alert_counts(name: str, latency: int, rates: int, deployment_alerts: int) -> None:
     run = scenario_run(name)
@@ -768,6 +769,37 @@ def test_rate_rule_is_split_by_deployment(rule: str) -> None:
     assert criterion(rate)["dimensions"] == [
         {"name": "DeploymentName", "operator": "Include", "values": ["*"]}
     ]
+
+
+@pytest.mark.parametrize("rule", [*(rule for rule, *_ in RATE_RULES), "unrouted-rate"])
+def test_log_rule_reads_the_window_ingestion_has_filled(rule: str) -> None:
+    # Every 5 minutes, over the 5 minutes that ended 10 minutes ago: the query says which
+    # minutes, and the rule's time range (windowSize x periods by default) reaches them.
+    rate = named(scenario_run("max"), QUERY_RULE, f"mlep-fraud-scoring-{rule}")
+    assert (rate.inputs["evaluationFrequency"], rate.inputs["windowSize"]) == ("PT5M", "PT5M")
+    assert rate.inputs["overrideQueryTimeRange"] == "PT15M"
+    assert criterion(rate)["failingPeriods"] == {
+        "numberOfEvaluationPeriods": 1,
+        "minFailingPeriodsToAlert": 1,
+    }
+    assert (
+        "| where TimeGenerated >= ago(15m) and TimeGenerated < ago(10m)\n"
+        in criterion(rate)["query"]
+    )
+
+
+def test_unrouted_rule_watches_each_endpoint_on_its_4xx_threshold() -> None:
+    run = scenario_run("max")
+    for endpoint, threshold in (("fraud-scoring", 2), ("churn-propensity", 1)):
+        rule = named(run, QUERY_RULE, f"mlep-{endpoint}-unrouted-rate")
+        assert rule.inputs["scopes"] == [LAW_ID]
+        assert f'"{endpoint}"' in criterion(rule)["query"]
+        assert "countif(isempty(DeploymentName))" in criterion(rule)["query"]
+        assert (criterion(rule)["operator"], criterion(rule)["threshold"]) == (
+            "GreaterThan",
+            threshold,
+        )
+        assert "dimensions" not in criterion(rule)
 
 
 @pytest.mark.parametrize(

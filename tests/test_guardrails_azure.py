@@ -29,13 +29,13 @@ from azure.core.rest import HttpRequest, HttpResponse
 from azure.core.utils import case_insensitive_dict
 
 from components.azure.alerts import METRIC_WINDOW
-from mlep.change.guardrails import MetricsUnavailable, Reading, decide
+from mlep.change.guardrails import REQUEST_SIGNALS, MetricsUnavailable, Reading, decide
 from mlep.change.guardrails.azure import INTERVAL_MINUTES, AzureMonitorSource, subscription_id
 from mlep.change.guardrails.run import check
 from mlep.errors import SourceUnavailable
 from mlep.stack import StackRef
 from models.endpoint import EndpointSpec
-from models.stack import StackConfig
+from models.stack import AzureStackConfig, StackConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "azure_monitor"
@@ -208,7 +208,7 @@ def spec(prod: StackConfig) -> EndpointSpec:
 
 @pytest.fixture(scope="module")
 def log_analytics(prod: StackConfig) -> str:
-    assert prod.azure is not None
+    assert isinstance(prod, AzureStackConfig)
     assert prod.azure.log_analytics_workspace_id is not None
     return prod.azure.log_analytics_workspace_id
 
@@ -362,6 +362,53 @@ def test_no_series_and_no_rows_are_insufficient(spec: EndpointSpec, log_analytic
 
     assert set(values(readings).values()) == {None}
     assert decide(list(readings.values())).verdict == "insufficient"
+
+
+def test_fewer_requests_than_the_minimum_are_not_proven(
+    spec: EndpointSpec, log_analytics: str
+) -> None:
+    """green answered 3 requests over the bake window, one of them 503: under
+    alerts.min_requests the query has no row, so the rates are no data and the step is
+    insufficient, neither a pass nor a breach, while the metrics still read."""
+    readings, transport = read(spec, log_analytics, HEALTHY, logs="logs_rates_no_rows.json")
+
+    assert values(readings)["latency_p95_ms"] == 214.9
+    assert {key: readings[key].status for key in REQUEST_SIGNALS} == dict.fromkeys(
+        REQUEST_SIGNALS, "no data"
+    )
+    assert decide(list(readings.values())).verdict == "insufficient"
+    query = json.loads(transport.sent(logs_route(log_analytics)).content)["query"]
+    assert query.startswith(f"let min_requests = {spec.alerts.min_requests};\n")
+    lines = query.splitlines()
+    summarize = next(i for i, line in enumerate(lines) if line.startswith("| summarize"))
+    assert lines[summarize + 1] == "| where Requests >= min_requests"
+
+
+def test_the_minimum_is_the_endpoints_own(spec: EndpointSpec, log_analytics: str) -> None:
+    busy = spec.model_copy(update={"alerts": spec.alerts.model_copy(update={"min_requests": 5000})})
+    _, transport = read(busy, log_analytics, HEALTHY)
+
+    query = json.loads(transport.sent(logs_route(log_analytics)).content)["query"]
+    assert query.startswith("let min_requests = 5000;\n")
+
+
+def test_two_5xx_of_200_breach_the_server_error_rate(
+    spec: EndpointSpec, log_analytics: str
+) -> None:
+    """200 requests, 2 answered 503: 1 % of 5xx breaches 0.1 %; the success rate, 2xx over
+    all requests, is exactly the 99 % minimum and passes."""
+    readings, _ = read(spec, log_analytics, HEALTHY, logs="logs_rates_two_failures_of_200.json")
+
+    decision = decide(list(readings.values()))
+    assert decision.verdict == "breach"
+    assert [(r.key, r.value) for r in decision.breaches] == [("server_error_rate_max_percent", 1.0)]
+    assert (
+        readings["success_rate_min_percent"].value,
+        readings["success_rate_min_percent"].status,
+    ) == (
+        99.0,
+        "pass",
+    )
 
 
 def test_forbidden_metrics_raise_unavailable_with_the_fix(

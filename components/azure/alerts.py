@@ -5,10 +5,18 @@ deployment) and the success, 4xx and 5xx rates. Azure Monitor metric alerts comp
 series with a threshold and cannot divide, so the three rates are log query alerts over the
 endpoint traffic log (``AmlOnlineEndpointTrafficLog``, sent to Log Analytics by the diagnostic
 setting), computed per deployment so a 5 % canary's errors are not diluted by the stable
-deployment. Per deployment: CPU and memory utilisation. Thresholds come from the endpoint
-spec's ``alerts`` block. The metric names and queries are shared with the rollout guardrails,
-in models/azure_queries.py.
+deployment. The success rate is the share of requests answered 2xx over all requests. A rate
+fires only for a deployment that answered at least ``alerts.min_requests`` requests in the
+window. Requests the endpoint answers before routing (no deployment: 401, 404, 429) are not a
+deployment's: one more log alert per endpoint watches their share (``unrouted-rate``). Log
+alerts read the 5 minutes that ended 10 minutes ago, which log ingestion has filled (the
+query time range is overridden to reach them). Per deployment: CPU and memory utilisation.
+Thresholds come from the endpoint spec's ``alerts`` block. The metric names and queries are
+shared with the rollout guardrails, in models/azure_queries.py, which says why for each rule.
 Metrics: https://learn.microsoft.com/azure/azure-monitor/reference/supported-metrics/microsoft-machinelearningservices-workspaces-onlineendpoints-metrics
+Log alert rule properties (windowSize, overrideQueryTimeRange, failingPeriods): Azure REST API
+specs, specification/monitor/resource-manager/Microsoft.Insights/preview/2025-01-01-preview/
+scheduledQueryRule_API.json, the version pulumi-azure-native's monitor.ScheduledQueryRule uses.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from pulumi_azure_native import monitor
 from components import naming
 from components.azure.workspace import Workspace
 from models.azure_queries import (
+    ALERT_INGESTION_DELAY_MINUTES,
+    ALERT_WINDOW_MINUTES,
     CLIENT_ERROR_RESPONSES,
     CPU_METRIC,
     DEPLOYMENT_NAMESPACE,
@@ -29,17 +39,26 @@ from models.azure_queries import (
     LATENCY_DIMENSION,
     LATENCY_P95_METRIC,
     MEMORY_METRIC,
+    RATE_COLUMN,
     SERVER_ERROR_RESPONSES,
     SUCCESS_RESPONSES,
     rate_query,
+    unrouted_query,
 )
 from models.endpoint import EndpointSpec
 from models.stack import ActionGroup
 
 SINGLE_RESOURCE_CRITERIA = "Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria"
-# Evaluate every minute over the last five; log queries every five minutes over five.
+# Evaluate every minute over the last five.
 METRIC_FREQUENCY, METRIC_WINDOW = "PT1M", "PT5M"
-LOG_FREQUENCY, LOG_WINDOW = "PT5M", "PT5M"
+# Log queries every five minutes, each over five minutes (the window and the bin size, so the
+# evaluations tile the log). The scheduledQueryRules API has no "query delay" property: the
+# query itself reads the window that ended ALERT_INGESTION_DELAY_MINUTES ago
+# (models/azure_queries.alert_time_filter), and overrideQueryTimeRange (by default windowSize
+# x numberOfEvaluationPeriods, 5 minutes) is widened to reach back to the window's start, or
+# the service's own time range would hold none of its records.
+LOG_FREQUENCY = LOG_WINDOW = f"PT{ALERT_WINDOW_MINUTES}M"
+LOG_QUERY_TIME_RANGE = f"PT{ALERT_WINDOW_MINUTES + ALERT_INGESTION_DELAY_MINUTES}M"
 # Azure Monitor severities: 0 critical, 1 error, 2 warning, 3 informational.
 SEVERITY_ERROR, SEVERITY_WARNING, SEVERITY_INFO = 1, 2, 3
 
@@ -70,47 +89,64 @@ def create_action_group(
 
 @dataclass(frozen=True)
 class RateAlert:
-    """A ratio of the endpoint's requests, by HTTP status of the final response."""
+    """A share of the endpoint's requests, per deployment by HTTP status of the final
+    response, or (``matching`` None) the endpoint's requests answered before routing."""
 
     key: str
     title: str
-    matching: str  # a KQL predicate over ResponseCode
+    threshold: str  # the AlertThresholds field it is judged against
     operator: monitor.Operator
     severity: int
+    matching: str | None  # a KQL predicate over ResponseCode
+
+    @property
+    def per_deployment(self) -> bool:
+        return self.matching is not None
+
+    def query(self, spec: EndpointSpec, workspace_name: str) -> str:
+        minimum = spec.alerts.min_requests
+        if self.matching is None:
+            return unrouted_query(spec.name, workspace_name, minimum)
+        return rate_query(spec.name, workspace_name, self.matching, minimum)
 
 
 RATE_ALERTS = (
     RateAlert(
         "success-rate",
-        "success rate (2xx)",
-        SUCCESS_RESPONSES,
+        "success rate (2xx over all requests)",
+        "success_rate_min_percent",
         monitor.Operator.LESS_THAN,
         SEVERITY_ERROR,
+        SUCCESS_RESPONSES,
     ),
     RateAlert(
         "client-error-rate",
         "client error rate (4xx)",
-        CLIENT_ERROR_RESPONSES,
+        "client_error_rate_max_percent",
         monitor.Operator.GREATER_THAN,
         SEVERITY_INFO,
+        CLIENT_ERROR_RESPONSES,
     ),
     RateAlert(
         "server-error-rate",
         "server error rate (5xx)",
-        SERVER_ERROR_RESPONSES,
+        "server_error_rate_max_percent",
         monitor.Operator.GREATER_THAN,
         SEVERITY_ERROR,
+        SERVER_ERROR_RESPONSES,
+    ),
+    # Answered 4xx by the endpoint itself, so judged against the 4xx threshold. A warning, not
+    # an error: it mixes callers' mistakes (401) with the endpoint refusing everyone (404: no
+    # deployment with positive weight; 429), which docs/runbooks.md tells apart.
+    RateAlert(
+        "unrouted-rate",
+        "unrouted requests (answered before reaching a deployment: 401, 404, 429)",
+        "client_error_rate_max_percent",
+        monitor.Operator.GREATER_THAN,
+        SEVERITY_WARNING,
+        None,
     ),
 )
-
-
-def rate_threshold(spec: EndpointSpec, key: str) -> float:
-    thresholds = spec.alerts
-    return {
-        "success-rate": thresholds.success_rate_min_percent,
-        "client-error-rate": thresholds.client_error_rate_max_percent,
-        "server-error-rate": thresholds.server_error_rate_max_percent,
-    }[key]
 
 
 @dataclass(frozen=True)
@@ -174,11 +210,22 @@ def _rate_alert(
     wiring: _Wiring,
     tags: dict[str, str],
 ) -> monitor.ScheduledQueryRule:
-    """A log query alert on one rate of the endpoint's traffic log, per deployment."""
+    """A log query alert on one rate of the endpoint's traffic log."""
     workspace = wiring.workspace
-    threshold = rate_threshold(spec, rate.key)
+    threshold = float(getattr(spec.alerts, rate.threshold))
     name = naming.alert(spec.name, rate.key)
     comparison = "below" if rate.operator == monitor.Operator.LESS_THAN else "above"
+    of = f"a {spec.name} deployment" if rate.per_deployment else spec.name
+    # One series per deployment; the unrouted share is one series for the endpoint.
+    dimensions = (
+        [
+            monitor.DimensionArgs(
+                name="DeploymentName", operator=monitor.DimensionOperator.INCLUDE, values=["*"]
+            )
+        ]
+        if rate.per_deployment
+        else None
+    )
     return monitor.ScheduledQueryRule(
         name,
         rule_name=name,
@@ -186,27 +233,26 @@ def _rate_alert(
         location=workspace.location,
         kind=monitor.Kind.LOG_ALERT,
         display_name=name,
-        description=f"{rate.title} of a {spec.name} deployment {comparison} {threshold} %",
+        description=(
+            f"{rate.title} of {of} {comparison} {threshold:g} % of at least "
+            f"{spec.alerts.min_requests} requests, in the {ALERT_WINDOW_MINUTES} minutes that "
+            f"ended {ALERT_INGESTION_DELAY_MINUTES} minutes before each evaluation"
+        ),
         enabled=True,
         severity=rate.severity,
         scopes=[wiring.log_analytics_workspace_id],
         evaluation_frequency=LOG_FREQUENCY,
         window_size=LOG_WINDOW,
+        override_query_time_range=LOG_QUERY_TIME_RANGE,
         criteria=monitor.ScheduledQueryRuleCriteriaArgs(
             all_of=[
                 monitor.ConditionArgs(
-                    query=rate_query(spec.name, workspace.name, rate.matching),
+                    query=rate.query(spec, workspace.name),
                     time_aggregation=monitor.TimeAggregation.MAXIMUM,
-                    metric_measure_column="RatePercent",
+                    metric_measure_column=RATE_COLUMN,
                     operator=rate.operator,
                     threshold=threshold,
-                    dimensions=[
-                        monitor.DimensionArgs(
-                            name="DeploymentName",
-                            operator=monitor.DimensionOperator.INCLUDE,
-                            values=["*"],
-                        )
-                    ],
+                    dimensions=dimensions,
                     failing_periods=monitor.ConditionFailingPeriodsArgs(
                         number_of_evaluation_periods=1, min_failing_periods_to_alert=1
                     ),

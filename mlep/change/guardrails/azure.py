@@ -3,7 +3,13 @@
 p95 latency, CPU and memory come from the metrics API of the endpoint and deployment
 resources; the success, 4xx and 5xx rates from the endpoint traffic log in Log Analytics. The
 metric names and the query are the alert rules' own (models/azure_queries.py), restricted to
-the deployment being rolled out.
+the deployment being rolled out: the success rate is its share of requests answered 2xx over
+all its requests, and a deployment that answered fewer than ``alerts.min_requests`` requests
+over the bake window gets no row, so its rates read as no data and the step is not proven
+(decide() says "insufficient"), never a pass nor a breach. Requests answered before routing
+have no deployment, so they are never in its rates. The bake window ends now: the traffic
+log's latest minutes may still be arriving (resource logs take 3 to 10 minutes), which only
+lowers the request count, and a later run reads them.
 azure-monitor-query 2.0 no longer has a metrics client for one resource; its migration guide
 points to the management SDK's ``metrics.list``, the same REST call
 (``GET {resource}/providers/Microsoft.Insights/metrics``):
@@ -124,7 +130,7 @@ class AzureMonitorSource:
                 DEPLOYMENT_METRICS,
                 window,
             )
-        values |= self._rates(spec.name, deployment, window)
+        values |= self._rates(spec, deployment, window)
         return [Reading(key, values[key], threshold(spec, key)) for key in SIGNALS]
 
     def _worst_intervals(
@@ -170,13 +176,16 @@ class AzureMonitorSource:
         return {key: worst.get(metric.lower()) for key, metric in metrics.items()}
 
     def _rates(
-        self, endpoint: str, deployment: str, window: tuple[datetime, datetime]
+        self, spec: EndpointSpec, deployment: str, window: tuple[datetime, datetime]
     ) -> dict[str, float | None]:
-        """Signal -> the deployment's share of requests over the whole window, None if none."""
+        """Signal -> the deployment's share of requests over the whole window, None if it
+        answered fewer than ``alerts.min_requests`` requests."""
         none: dict[str, float | None] = {rate.threshold: None for rate in queries.RATES}
         if not self._log_analytics:
             return none
-        query = queries.deployment_rates_query(endpoint, self._workspace, deployment)
+        query = queries.deployment_rates_query(
+            spec.name, self._workspace, deployment, spec.alerts.min_requests
+        )
         with (
             self._reading("the traffic log", self._log_analytics),
             LogsQueryClient(self._signed_in(), **self._client_kwargs) as client,
@@ -190,7 +199,7 @@ class AzureMonitorSource:
                 f"{self._log_analytics} ({_short(detail)}); fix: run the rollout again"
             )
         rows = [row for table in result.tables for row in table.rows]
-        if not rows:  # no requests in the window
+        if not rows:  # fewer than alerts.min_requests requests in the window (maybe none)
             return none
         return {rate.threshold: float(rows[0][rate.column]) for rate in queries.RATES}
 
