@@ -3,7 +3,8 @@
 Built-in objects are validated with kubernetes-validate (strict: unknown fields are errors) as
 written by `mlep.engine.manifests.render` and read back, so the test covers the rendering
 too. Custom resources (Gateway API, Envoy Gateway, Secrets Store CSI, Prometheus Operator)
-have no schema there; `test_kubernetes_target.py` checks them field by field. The CLI runs
+have no schema there: `test_crds.py` validates them against the upstream CRDs (schemas and
+CEL rules) at the minimum and the current versions. The CLI runs
 twice, at the same time, on a temporary copy of the project holding the repo's
 `Pulumi.staging.yaml`.
 """
@@ -27,6 +28,7 @@ from mlep.engine.manifests import HEADER, ManifestError, manifests, render, writ
 from mlep.engine.output import MARKER
 from mlep.engine.runtime import SECRET, Registration
 from mlep.stack import StackRef
+from models.cluster_versions import MINIMUM_VERSIONS
 from tests.conftest import ROOT, run_namespace
 from tests.scenarios import kubernetes_scenario
 from tests.test_kubernetes_target import STACKS, stack_run
@@ -346,6 +348,17 @@ def test_plan_output_describes_the_kubernetes_route_not_azure_network_access(
     assert "route ml.staging.example.com on gateway gateway-system/internal" in stdout
     assert "public" not in stdout
     assert stdout.rstrip().endswith("21 Kubernetes objects in 1 endpoint; policy: no violations.")
+
+
+def test_plan_output_states_the_cluster_add_ons_it_needs(cli: dict[str, Any]) -> None:
+    """Issue 21, point 3: older add-ons accept the objects and drop what they do not know."""
+    _, stdout, _ = cli["out"]
+    lines = stdout.splitlines()
+    start = lines.index("Cluster requirements")
+    stated = [line for line in lines[start + 1 :] if line.startswith("  ")]
+    assert [line.split(" >= ")[0].strip() for line in stated] == list(MINIMUM_VERSIONS)
+    assert "  Gateway API >= 1.3: HTTPRoute RequestMirror `percent`" in stdout
+    assert "  Envoy Gateway >= 1.4: " in stdout
 
 
 def test_plan_out_writes_only_manifests(cli: dict[str, Any]) -> None:

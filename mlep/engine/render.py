@@ -12,6 +12,7 @@ from mlep.engine.diff import instances, summary, value_text
 from mlep.engine.plan import Plan
 from mlep.engine.runtime import STACK_TYPE, Registration
 from mlep.stack.previous import PreviousTraffic
+from models.cluster_versions import MINIMUM_VERSION_REASONS, MINIMUM_VERSIONS
 from models.endpoint import EndpointSpec
 
 
@@ -20,6 +21,7 @@ def print_plan(plan: Plan, console: Console) -> None:
     _print_resources(plan, console)
     _print_outputs(plan, console)
     _print_changes(plan, console)
+    _print_requirements(plan, console)
     _print_verdict(plan, console)
 
 
@@ -103,6 +105,22 @@ def _print_changes(plan: Plan, console: Console) -> None:
                 f"  instances of {name}: {before.get(name, 'none')} -> {after.get(name, 'none')}",
                 soft_wrap=True,
             )
+
+
+def _print_requirements(plan: Plan, console: Console) -> None:
+    """On Kubernetes, the cluster add-ons the objects need and since which release: older ones
+    accept the objects and silently drop what they do not know (a mirror at 100 %, an open
+    route), so a plan states them."""
+    if plan.config.target != "kubernetes":
+        return
+    console.print()
+    console.print(Text("Cluster requirements", style="bold"))
+    for addon, version in MINIMUM_VERSIONS.items():
+        console.print(
+            f"  {addon} >= {version}: {MINIMUM_VERSION_REASONS[addon]}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _print_verdict(plan: Plan, console: Console) -> None:
