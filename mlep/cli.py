@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from mlep import ops
 from mlep.authoring.adding import import_endpoint, new_endpoint, show_templates
 from mlep.change.guardrails.run import GuardrailOptions
 from mlep.change.review import review_stack, to_markdown
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     _rollout_parsers(commands)
     _split_parser(commands)
     _authoring_parsers(commands)
+    for module in ops.MODULES:
+        module.add_parser(commands)
     return parser
 
 
@@ -250,8 +253,11 @@ def main(argv: list[str] | None = None) -> int:
     # A CI log is no terminal: never break a line mid-sentence there (tables still fit).
     out.soft_wrap = not out.is_terminal
     err = Console(stderr=True, highlight=False, soft_wrap=True)
+    handlers: dict[str, Callable[[argparse.Namespace, Console, Console], int]] = COMMANDS | {
+        module.NAME: module.run for module in ops.MODULES
+    }
     try:
-        return COMMANDS[args.command](args, out, err)
+        return handlers[args.command](args, out, err)
     except ConfigError as error:
         # Line numbers of the file the error is about: the working tree or the --base revision.
         lines = error.lines if isinstance(error, StackConfigError) else None
