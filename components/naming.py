@@ -144,6 +144,17 @@ def alert(endpoint_name: str, what: str, deployment_name: str | None = None) -> 
     return f"mlep-{scope}-{what}"
 
 
+def workbook(endpoint_name: str) -> str:
+    """Logical name of an endpoint's Azure Monitor workbook (its dashboard)."""
+    return f"{endpoint_name}-workbook"
+
+
+def workbook_guid(resource_group: str, workspace_name: str, endpoint_name: str) -> str:
+    """Azure name of an endpoint's workbook: Azure takes only a GUID, so it is derived from what
+    identifies the endpoint (its resource group, workspace and name), the same on every run."""
+    return stable_guid(resource_group, workspace_name, endpoint_name, "workbook")
+
+
 # Kubernetes. Logical names are `<owner>-<kind>`. The objects of one deployment are named by
 # components.kubernetes.labels.workload_name (selectors and alerts use it too); most objects of
 # one endpoint are named for the endpoint.

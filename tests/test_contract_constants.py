@@ -50,6 +50,7 @@ PACK_TYPES = {
     tokens.ACTION_GROUP,
     tokens.METRIC_ALERT,
     tokens.SCHEDULED_QUERY_RULE,
+    tokens.WORKBOOK,
 }
 
 

@@ -446,7 +446,7 @@ def test_output_to_a_log_never_breaks_a_line_and_counts_in_the_singular(
     """Issue 20, point 6: stdout is a pipe here, as in CI: each message is one line, however
     long (the not-applicable note is over 80 characters), and 1 endpoint is "1 endpoint"."""
     dev = runs["dev"].stdout
-    assert dev.rstrip().endswith("7 cloud resources in 1 endpoint; policy: no violations.")
+    assert dev.rstrip().endswith("8 cloud resources in 1 endpoint; policy: no violations.")
     assert "Cluster requirements" not in dev  # Azure stacks need no cluster add-ons
     assert "public network access disabled" in dev
     note = next(line for line in runs["no_base"].stdout.splitlines() if "not applicable" in line)

@@ -277,6 +277,7 @@ def test_an_unset_namespace_is_the_default_one() -> None:
 
 ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+WORKBOOK = "azure-native:applicationinsights:Workbook"
 TAGS = {"owner": "fraud-team"}
 AZURE: dict[str, dict[str, Any]] = {
     ENDPOINT: {
@@ -302,6 +303,18 @@ AZURE: dict[str, dict[str, Any]] = {
             "instanceType": "Standard_DS3_v2",
             "model": "azureml:fraud-classifier:1",
         },
+        "tags": TAGS,
+    },
+    WORKBOOK: {
+        "resourceGroupName": "rg-ml",
+        "resourceName": "d37ce85f-1f45-5554-ae20-369445e28bdb",
+        "location": "westeurope",
+        "kind": "shared",
+        "category": "workbook",
+        "displayName": "ML endpoint fraud-scoring (mlw)",
+        "serializedData": '{"version":"Notebook/1.0","items":[]}',
+        "version": "Notebook/1.0",
+        "sourceId": "/subscriptions/s/workspaces/law",
         "tags": TAGS,
     },
     "azure-native:authorization:RoleAssignment": {
@@ -499,6 +512,18 @@ AZURE_FACTS = [
     ("azure-native:network:PrivateEndpoint", "privateEndpointName", "pe-2", "replace"),
     ("azure-native:network:PrivateEndpoint", "location", "northeurope", "update"),
     ("azure-native:network:PrivateEndpoint", "privateLinkServiceConnections", [], "update"),
+    # Workbook: workbooks_API.json 2023-06-01 (specification/applicationinsights/resource-manager/
+    # Microsoft.Insights/stable), PUT .../providers/Microsoft.Insights/workbooks/{resourceName};
+    # its WorkbookResource is a common-types/resource-management/v1 types.json TrackedResource
+    # (location [read, create]). sourceId is a query parameter of the PUT (not a path one) and a
+    # body property without x-ms-mutability, like the rest of WorkbookProperties.
+    (WORKBOOK, "resourceName", "0b1c2d3e-0000-5000-8000-000000000000", "replace"),
+    (WORKBOOK, "resourceGroupName", "rg-other", "replace"),
+    (WORKBOOK, "location", "northeurope", "replace"),
+    (WORKBOOK, "serializedData", '{"version":"Notebook/1.0"}', "update"),
+    (WORKBOOK, "displayName", "ML endpoint x (mlw)", "update"),
+    (WORKBOOK, "sourceId", "Azure Monitor", "update"),
+    (WORKBOOK, "tags.owner", "platform", "update"),
     # resources Deployment: path .../deployments/{deploymentName}.
     ("azure-native:resources:Deployment", "deploymentName", "traffic-2", "replace"),
     ("azure-native:resources:Deployment", "properties.mode", "Complete", "update"),

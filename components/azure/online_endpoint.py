@@ -41,6 +41,7 @@ from components import naming
 from components.azure.alerts import create_endpoint_alerts
 from components.azure.arm import literal
 from components.azure.autoscale import create_autoscale
+from components.azure.dashboard import create_dashboard
 from components.azure.diagnostics import create_diagnostics
 from components.azure.identity import create_identity
 from components.azure.keys import store_endpoint_keys
@@ -230,7 +231,17 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         log_analytics_workspace_id: str | None,
         action_group_id: pulumi.Input[str] | None,
     ) -> None:
-        """Diagnostics to Log Analytics, and the alerts (their rates are log queries)."""
+        """The dashboard (a workbook: metrics only without Log Analytics), diagnostics to Log
+        Analytics, and the alerts (their rates are log queries)."""
+        create_dashboard(
+            self._spec,
+            endpoint=endpoint,
+            deployments=deployments,
+            workspace=self._workspace,
+            log_analytics_workspace_id=log_analytics_workspace_id,
+            tags=self._tags,
+            parent=self,
+        )
         if not log_analytics_workspace_id:
             return
         create_diagnostics(self._spec.name, endpoint, log_analytics_workspace_id, parent=self)

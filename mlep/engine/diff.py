@@ -65,12 +65,15 @@ _K8S_FORCE_NEW: dict[tuple[str, str], tuple[str, ...]] = {
 #   assigned identity, 2023-01-31 ManagedIdentity.json); monitor's own definitions
 #   (actionGroups_API.json 2024-10-01-preview AzureResource, autoscale_API.json
 #   2021-05-01-preview, metricAlert_API.json 2018-03-01 Resource, scheduledQueryRule_API.json
-#   2025-01-01-preview). Not for a private endpoint: network.json 2024-05-01 Resource leaves
-#   location updatable;
+#   2025-01-01-preview); a workbook's, workbooks_API.json 2023-06-01 (applicationinsights,
+#   Microsoft.Insights/stable), whose WorkbookResource is a common-types/resource-management/v1
+#   types.json TrackedResource. Not for a private endpoint: network.json 2024-05-01 Resource
+#   leaves location updatable;
 # - forceNewMap: a role assignment's principalId and scope, a private endpoint's subnet.
 _AZURE_FORCE_NEW: dict[str, frozenset[str]] = {
     kind: frozenset(names.split())
     for kind, names in {
+        "applicationinsights:Workbook": "resourceGroupName resourceName location",
         "machinelearningservices:OnlineEndpoint": (
             "resourceGroupName workspaceName endpointName location"
         ),

@@ -21,6 +21,7 @@ KEY_VAULT_SECRET = "azure-native:keyvault:Secret"
 ACTION_GROUP = "azure-native:monitor:ActionGroup"
 METRIC_ALERT = "azure-native:monitor:MetricAlert"
 SCHEDULED_QUERY_RULE = "azure-native:monitor:ScheduledQueryRule"
+WORKBOOK = "azure-native:applicationinsights:Workbook"  # an endpoint's dashboard
 ENDPOINT_ARM_TYPE = "Microsoft.MachineLearningServices/workspaces/onlineEndpoints"
 
 # Kubernetes (pulumi-kubernetes tokens are kubernetes:<group/version>:<Kind>).
@@ -85,6 +86,7 @@ TAGGABLE = frozenset(
         ACTION_GROUP,
         METRIC_ALERT,
         SCHEDULED_QUERY_RULE,
+        WORKBOOK,
     }
 )
 
