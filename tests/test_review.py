@@ -461,6 +461,14 @@ def test_no_resource_change_is_listed_for_a_pure_traffic_step(runs: dict[str, Re
     }
 
 
+def test_a_kubernetes_traffic_step_changes_the_route_alone(runs: dict[str, Result]) -> None:
+    """Traffic changes touch only the HTTPRoute (README): nothing else, the dashboard's
+    ConfigMap included (a data change would replace it), depends on the split."""
+    changes = changes_of(runs, "k8s")
+    assert set(changes) == {"fraud-scoring-route"}, sorted(changes)
+    assert {c["op"] for c in changes.values()} == {"update"}
+
+
 # --- mirror -------------------------------------------------------------------------------
 
 

@@ -3,8 +3,9 @@
 What the seeds' metric table lists and the case studies watch, per deployment: request volume,
 p50 and p95 latency, the 2xx/4xx/5xx shares, CPU and memory against the pods' limits, the
 instance count, and the live traffic split (the share of the endpoint's requests each
-deployment received, next to the weights the route declares). Built with Grafana's own
-builders (grafana-foundation-sdk), so the JSON model is Grafana's; every query comes from
+deployment received; the declared weights stay on the HTTPRoute: on the dashboard they would
+make every traffic step replace its ConfigMap). Built with Grafana's own builders
+(grafana-foundation-sdk), so the JSON model is Grafana's; every query comes from
 models/prometheus_queries.py, the module the alerts and the guardrails read, with Grafana's
 `$__rate_interval` as the rate window.
 
@@ -21,7 +22,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 from grafana_foundation_sdk.builders import common as common_builders
 from grafana_foundation_sdk.builders import dashboard as dashboard_builders
-from grafana_foundation_sdk.builders import prometheus, text, timeseries
+from grafana_foundation_sdk.builders import prometheus, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import common, dashboard
 
@@ -76,9 +77,6 @@ def dashboard_json(spec: EndpointSpec, namespace: str) -> str:
             dashboard_builders.DatasourceVariable("datasource")
             .label("Prometheus")
             .type("prometheus")
-        )
-        .with_panel(
-            text.Panel().title("Declared traffic").content(_declared(spec)).span(24).height(3)
         )
     )
     for title, unit, key, expressions in panels(spec, namespace):
@@ -148,12 +146,6 @@ def _threshold(value: float) -> dashboard_builders.ThresholdsConfig:
             ]
         )
     )
-
-
-def _declared(spec: EndpointSpec) -> str:
-    live = ", ".join(f"{d.name} {spec.traffic.get(d.name, 0)} %" for d in spec.deployments)
-    mirror = ", ".join(f"{name} {share} %" for name, share in spec.mirror_traffic.items())
-    return f"Live traffic: {live}." + (f" Mirrored: {mirror}." if mirror else "")
 
 
 def _legend(expression: str, per_deployment: str) -> str:
