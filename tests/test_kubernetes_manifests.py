@@ -153,6 +153,30 @@ def test_a_deployment_no_hpa_scales_keeps_its_replicas() -> None:
     assert all(isinstance(d["spec"]["replicas"], int) for d in deployments)
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_manifest_starts_with_api_version_kind_and_metadata(stack: str) -> None:
+    """As kubectl and people read them, whatever the keys after (a ConfigMap's `data` sorts
+    before `kind`)."""
+    for name, text in rendered(stack).items():
+        keys = [line.split(":")[0] for line in text.splitlines()[1:] if not line.startswith(" ")]
+        assert keys[:3] == ["apiVersion", "kind", "metadata"], name
+
+
+def test_only_kubernetes_resources_become_manifests() -> None:
+    """Components, providers and other clouds' resources are not objects to apply."""
+    run = stack_run("max")
+    kubernetes = [r for r in run.resources if r.custom and r.type.startswith("kubernetes:")]
+    others = [
+        Registration("urn:a", "pulumi:providers:kubernetes", "k8s", True, None, [], False, {}),
+        Registration("urn:b", "kubernetes:ml:Component", "c", False, None, [], False, {}),
+        Registration("urn:c", "azure-native:resources:ResourceGroup", "rg", True, None, [], False,
+                     {"kind": "Deployment", "metadata": {"name": "x"}}),
+    ]  # fmt: skip
+    assert [n for n, _ in manifests([*others, *kubernetes])] == [
+        n for n, _ in manifests(kubernetes)
+    ]
+
+
 def test_file_names_are_unique_across_every_object() -> None:
     for stack in STACKS:
         names = [name for name, _ in manifests(stack_run(stack).resources)]
