@@ -73,6 +73,9 @@ def declare_azure(stack: AzureStackConfig) -> dict[str, Any]:
             "mirror_traffic": endpoint.mirror_traffic,
             # Key Vault secret URIs of the endpoint keys (auth_mode: key); never the keys.
             "key_secret_ids": endpoint.key_secret_uris,
+            # Owner, application, data sensitivity...: `pulumi stack output` carries the
+            # governance tags too (mlep inventory reads them from the stack files).
+            "tags": stack.endpoint_tags(spec),
         }
     return outputs
 
@@ -91,6 +94,7 @@ def declare_kubernetes(stack: KubernetesStackConfig) -> dict[str, Any]:
             "url": endpoint.url,
             "traffic": endpoint.traffic,
             "mirror_traffic": endpoint.mirror_traffic,
+            "tags": stack.endpoint_tags(spec),
         }
     return outputs
 

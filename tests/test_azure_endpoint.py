@@ -440,6 +440,9 @@ def test_stack_output_describes_each_endpoint() -> None:
     outputs = dict(scenario_run("max").outputs["endpoints"]["fraud-scoring"])
     endpoint_id = f"{workspace_id('rg-ml-prod', 'mlw-prod')}/onlineEndpoints/fraud-scoring"
     assert uuid.UUID(outputs.pop("identity_principal_id"))
+    namespace = scenario("max")
+    (spec,) = [e for e in namespace["endpoints"] if e["name"] == "fraud-scoring"]
+    assert outputs.pop("tags") == {**namespace["tags"], **spec.get("tags", {})}
     assert outputs == {
         "name": "fraud-scoring",
         "id": endpoint_id,

@@ -436,8 +436,13 @@ def test_json_outputs_describe_each_endpoint(prod_document: dict[str, Any]) -> N
             "traffic",
             "mirror_traffic",
             "key_secret_ids",
+            "tags",
         }
         assert outputs[endpoint["name"]]["traffic"] == endpoint["traffic"]
+        # The endpoint's tags merged over the stack's (issue 22: `pulumi stack output` carries
+        # the governance tags).
+        stack_tags = StackRef(ROOT, "prod").read().namespace.get("tags", {})
+        assert outputs[endpoint["name"]]["tags"] == {**stack_tags, **endpoint.get("tags", {})}
 
 
 def test_output_to_a_log_never_breaks_a_line_and_counts_in_the_singular(
