@@ -11,3 +11,15 @@ from __future__ import annotations
 from types import ModuleType
 
 MODULES: list[ModuleType] = []
+
+from mlep.ops import idle, inventory  # noqa: E402 (they import this package's arm)
+
+MODULES += [inventory, idle]
+
+from mlep.ops import keys, logs  # noqa: E402
+
+MODULES += [logs, keys]
+
+from mlep.ops import invoke, status  # noqa: E402
+
+MODULES += [status, invoke]
