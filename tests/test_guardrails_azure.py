@@ -8,10 +8,7 @@ tests also prove what the SDK clients were asked.
 
 from __future__ import annotations
 
-import http
 import json
-import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,12 +18,9 @@ import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import (
     ClientAuthenticationError,
-    HttpResponseError,
     ServiceRequestError,
 )
-from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest, HttpResponse
-from azure.core.utils import case_insensitive_dict
+from azure.core.rest import HttpRequest
 
 from components.azure.alerts import METRIC_WINDOW
 from mlep.change.guardrails import REQUEST_SIGNALS, MetricsUnavailable, Reading, decide
@@ -36,12 +30,19 @@ from mlep.errors import SourceUnavailable
 from mlep.stack import StackRef
 from models.endpoint import EndpointSpec
 from models.stack import AzureStackConfig, StackConfig
+from tests.azure_fakes import (
+    DUMMY_TOKEN,
+    Answer,
+    Answering,
+    FakeCredential,
+    RecordedResponse,
+    SignedOutCredential,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures" / "azure_monitor"
 SUBSCRIPTION = "6f1c2b1e-93b8-4d3c-9a52-0c1e7a7d2f10"
 DEPLOYMENT = "green"
-DUMMY_TOKEN = "dummy-token-never-shown"
 ENDPOINT_ID = (
     f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-ml-prod/providers"
     "/Microsoft.MachineLearningServices/workspaces/mlw-prod/onlineEndpoints/fraud-scoring"
@@ -55,143 +56,24 @@ HEALTHY = {
 }
 
 
-class RecordedResponse(HttpResponse):
-    """A complete, already-read JSON answer."""
-
-    def __init__(self, request: HttpRequest, status: int, body: bytes) -> None:
-        self._request = request
-        self._status = status
-        self._body = body
-        self._headers = case_insensitive_dict({"Content-Type": "application/json; charset=utf-8"})
-        self._closed = False
-        self._encoding: str | None = "utf-8"
-
-    @property
-    def request(self) -> HttpRequest:
-        return self._request
-
-    @property
-    def status_code(self) -> int:
-        return self._status
-
-    @property
-    def headers(self) -> Any:
-        return self._headers
-
-    @property
-    def reason(self) -> str:
-        return http.HTTPStatus(self._status).phrase
-
-    @property
-    def content_type(self) -> str:
-        return str(self._headers["Content-Type"])
-
-    @property
-    def is_closed(self) -> bool:
-        return self._closed
-
-    @property
-    def is_stream_consumed(self) -> bool:
-        return True
-
-    @property
-    def encoding(self) -> str | None:
-        return self._encoding
-
-    @encoding.setter
-    def encoding(self, value: str | None) -> None:
-        self._encoding = value
-
-    @property
-    def url(self) -> str:
-        return self._request.url
-
-    @property
-    def content(self) -> bytes:
-        return self._body
-
-    def text(self, encoding: str | None = None) -> str:
-        return self._body.decode(encoding or "utf-8")
-
-    def json(self) -> Any:
-        return json.loads(self._body)
-
-    def raise_for_status(self) -> None:
-        if self._status >= 400:
-            raise HttpResponseError(response=self)
-
-    def read(self) -> bytes:
-        return self._body
-
-    def body(self) -> bytes:
-        # Not in the abstract HttpResponse, but every azure-core transport response has it and
-        # the management SDK's deserializer looks for it.
-        return self._body
-
-    def iter_bytes(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._body
-
-    def iter_raw(self, **kwargs: Any) -> Iterator[bytes]:
-        yield self._body
-
-    def close(self) -> None:
-        self._closed = True
-
-    def __enter__(self) -> RecordedResponse:
-        return self
-
-    def __exit__(self, *args: object) -> None:
-        self.close()
-
-
-class RecordedAzure(HttpTransport[HttpRequest, RecordedResponse]):
+class RecordedAzure(Answering):
     """Answers each request with the recording routed to its host and path; keeps the requests."""
 
     def __init__(self, routes: dict[tuple[str, str], tuple[int, str]]) -> None:
+        super().__init__(self._recorded)
         self.routes = routes
-        self.requests: list[HttpRequest] = []
 
-    def send(self, request: HttpRequest, **kwargs: Any) -> RecordedResponse:
-        self.requests.append(request)
+    def _recorded(self, request: HttpRequest) -> Answer:
         url = urlsplit(request.url)
         route = (url.hostname or "", url.path)
         if route not in self.routes:
             raise AssertionError(f"no recording for {request.method} {request.url}")
         status, fixture = self.routes[route]
-        return RecordedResponse(request, status, (FIXTURES / fixture).read_bytes())
+        return status, (FIXTURES / fixture).read_bytes(), {}
 
     def sent(self, route: tuple[str, str]) -> HttpRequest:
         [request] = [r for r in self.requests if urlsplit(r.url).path == route[1]]
         return request
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __exit__(self, *args: object) -> None:
-        pass
-
-
-class FakeCredential:
-    """A TokenCredential that hands out a dummy token and remembers the scopes asked for."""
-
-    def __init__(self) -> None:
-        self.scopes: list[str] = []
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        self.scopes.extend(scopes)
-        return AccessToken(DUMMY_TOKEN, int(time.time()) + 3600)
-
-
-class SignedOutCredential:
-    """What DefaultAzureCredential does on a machine where nobody signed in."""
-
-    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        raise ClientAuthenticationError(
-            "DefaultAzureCredential failed to retrieve a token from the included credentials."
-        )
 
 
 @pytest.fixture(scope="module")

@@ -8,39 +8,21 @@ import json
 from typing import Any
 
 import pytest
-from azure.core.pipeline.transport import HttpTransport
-from azure.core.rest import HttpRequest
 
 from mlep.errors import SourceUnavailable, UsageError
 from mlep.ops.arm import ML_API_VERSION, Arm, workspace_path
-from tests.test_guardrails_azure import FakeCredential, RecordedResponse, SignedOutCredential
+from tests.azure_fakes import Answer, Answering, FakeCredential, SignedOutCredential
 
 WORKSPACE = workspace_path("sub-1", "rg-ml", "mlw-prod")
 ENDPOINT = f"{WORKSPACE}/onlineEndpoints/fraud-scoring"
 
 
-class Scripted(HttpTransport[HttpRequest, RecordedResponse]):
+class Scripted(Answering):
     """Answers requests in order with (status, body, headers); keeps the requests."""
 
-    def __init__(self, answers: list[tuple[int, dict[str, Any] | None, dict[str, str]]]) -> None:
+    def __init__(self, answers: list[Answer]) -> None:
         self.answers = list(answers)
-        self.requests: list[HttpRequest] = []
-
-    def send(self, request: HttpRequest, **kwargs: Any) -> RecordedResponse:
-        self.requests.append(request)
-        status, body, headers = self.answers.pop(0)
-        response = RecordedResponse(request, status, json.dumps(body).encode() if body else b"")
-        response.headers.update(headers)
-        return response
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __exit__(self, *args: object) -> None:
-        pass
+        super().__init__(lambda _request: self.answers.pop(0))
 
 
 def arm(transport: Scripted, credential: Any = None) -> Arm:

@@ -23,21 +23,15 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 from sklearn.datasets import load_breast_cancer
 
 from mlep.cli import main
 from mlep.ops import inventory
 from services.tabular_classifier.contract import FEATURES
+from tests.azure_fakes import DUMMY_TOKEN, Answering, FakeCredential, SignedOutCredential
 from tests.conftest import ROOT
 from tests.servers import bento_servers, free_loopback_port, prometheus_server
-from tests.test_guardrails_azure import (
-    DUMMY_TOKEN,
-    FakeCredential,
-    RecordedResponse,
-    SignedOutCredential,
-)
 
 SUBSCRIPTION = "6f1c2b1e-93b8-4d3c-9a52-0c1e7a7d2f10"
 SECRET = "SUPERSECRETVALUE-never-shown"
@@ -249,27 +243,12 @@ def test_secrets_of_other_namespaces_never_show(
 # --- live: Azure, recorded -------------------------------------------------------------------
 
 
-class Azure(HttpTransport[HttpRequest, RecordedResponse]):
+class Azure(Answering):
     """Answers by host and path (and, for Log Analytics, by the endpoint the query names);
     keeps the requests."""
 
     def __init__(self, answer: Callable[[HttpRequest], tuple[int, Any]]) -> None:
-        self.answer = answer
-        self.requests: list[HttpRequest] = []
-
-    def send(self, request: HttpRequest, **kwargs: Any) -> RecordedResponse:
-        self.requests.append(request)
-        status, body = self.answer(request)
-        return RecordedResponse(request, status, json.dumps(body).encode())
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __exit__(self, *args: object) -> None:
-        pass
+        super().__init__(lambda request: (*answer(request), {}))
 
 
 def traffic_log(rows: list[list[Any]]) -> dict[str, Any]:

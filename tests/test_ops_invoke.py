@@ -19,14 +19,13 @@ import httpx
 import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import ClientAuthenticationError
-from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest import HttpRequest
 
 from mlep import cli
 from mlep.ops import invoke
 from mlep.ops.arm import ML_API_VERSION, Arm
+from tests.azure_fakes import Answer, Answering, FakeCredential
 from tests.conftest import ROOT
-from tests.test_guardrails_azure import FakeCredential, RecordedResponse
 
 FIXTURES = ROOT / "tests" / "fixtures" / "ops" / "status"
 SUBSCRIPTION = "6f1c2b1e-93b8-4d3c-9a52-0c1e7a7d2f10"
@@ -44,29 +43,19 @@ REQUEST_ID = "3f9c2d1e-7a4b-4c8d-9e0f-1a2b3c4d5e6f"
 PREDICTION = {"predictions": [{"label": "legit", "probability": 0.987}]}
 
 
-class RoutedArm(HttpTransport[HttpRequest, RecordedResponse]):
+class RoutedArm(Answering):
     """Answers by (method, path) with a fixture; keeps every request."""
 
     def __init__(self, routes: dict[tuple[str, str], tuple[int, str]]) -> None:
+        super().__init__(self._recorded)
         self.routes = routes
-        self.requests: list[HttpRequest] = []
 
-    def send(self, request: HttpRequest, **kwargs: Any) -> RecordedResponse:
-        self.requests.append(request)
+    def _recorded(self, request: HttpRequest) -> Answer:
         key = (request.method, urlsplit(request.url).path)
         if key not in self.routes:
             raise AssertionError(f"no recording for {key}")
         status, fixture = self.routes[key]
-        return RecordedResponse(request, status, (FIXTURES / fixture).read_bytes())
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def __exit__(self, *args: object) -> None:
-        pass
+        return status, (FIXTURES / fixture).read_bytes(), {}
 
 
 class EntraCredential(FakeCredential):

@@ -21,7 +21,7 @@ from azure.core.rest import HttpRequest
 from mlep.cli import main
 from mlep.ops import _keys_rotation, _keys_vault, keys
 from mlep.ops.arm import ML_API_VERSION, Arm, workspace_path
-from tests.test_guardrails_azure import FakeCredential, SignedOutCredential
+from tests.azure_fakes import FakeCredential, SignedOutCredential
 from tests.test_ops_arm import Scripted
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from kubernetes import client
 from mlep.cli import main
 from mlep.ops import logs
 from mlep.ops.arm import ML_API_VERSION, Arm, workspace_path
-from tests.test_guardrails_azure import FakeCredential, SignedOutCredential
+from tests.azure_fakes import FakeCredential, SignedOutCredential
 from tests.test_ops_arm import Scripted
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -28,9 +28,9 @@ from components.kubernetes import labels as lbl
 from mlep import cli
 from mlep.ops import _status_stack, invoke, status
 from mlep.ops.arm import ML_API_VERSION, Arm
+from tests.azure_fakes import FakeCredential
 from tests.conftest import ROOT
 from tests.servers import bento_servers, free_loopback_port, prometheus_server
-from tests.test_guardrails_azure import FakeCredential
 from tests.test_guardrails_prometheus import (
     HEALTHY,
     NAMESPACE,
