@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -249,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.max_file_size < 1:
             parser.error(f"--max-file-size {args.max_file_size}: give a size in bytes")
         limits.set_max_bytes(args.max_file_size)
+    # Azure SDK loggers warn on stderr through Python's last-resort handler: DefaultAzureCredential
+    # explains each source it tried, at length, before mlep says the same in one paragraph.
+    if not os.environ.get("MLEP_DEBUG"):
+        logging.getLogger("azure").setLevel(logging.ERROR)
     out = Console(highlight=False)
     # A CI log is no terminal: never break a line mid-sentence there (tables still fit).
     out.soft_wrap = not out.is_terminal

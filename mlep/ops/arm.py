@@ -48,6 +48,13 @@ SIGN_IN = (
 )
 
 
+# One paragraph for every command that finds no credential at all.
+NOT_SIGNED_IN = (
+    "not signed in to Azure: no credential of DefaultAzureCredential's chain (environment, "
+    f"workload identity, managed identity, Azure CLI, ...) could get a token; fix: {SIGN_IN}"
+)
+
+
 def workspace_path(subscription: str, resource_group: str, workspace: str) -> str:
     return (
         f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
@@ -142,15 +149,24 @@ class Arm:
         return self._client
 
 
+def signed_out(error: AzureError) -> bool:
+    """Whether no credential could get a token (as opposed to a service refusing one)."""
+    # ClientAuthenticationError is an HttpResponseError: with no response, no service answered.
+    return isinstance(error, ClientAuthenticationError) and error.status_code is None
+
+
 def _translate(error: AzureError, what: str) -> Exception:
     status = error.status_code if isinstance(error, HttpResponseError) else None
+    if signed_out(error):
+        # DefaultAzureCredential explains each of its sources at length: the fix says it all.
+        return SourceUnavailable(f"{what}: {NOT_SIGNED_IN}")
     detail = _short(_detail(error))
     if status == 404:
         return UsageError(
             f"{what} not found in Azure ({detail}); fix: check the stack's subscription, "
             "resource group and workspace, and that `pulumi up` has created it"
         )
-    if status == 401 or (status is None and isinstance(error, ClientAuthenticationError)):
+    if status == 401:
         return SourceUnavailable(f"{what}: not signed in to Azure ({detail}); fix: {SIGN_IN}")
     if status == 403:
         return SourceUnavailable(

@@ -29,7 +29,7 @@ from mlep.errors import SourceUnavailable, UsageError
 from mlep.ops import _status_cluster as cluster
 from mlep.ops import _status_metrics as metrics
 from mlep.ops import _status_stack as stacks
-from mlep.ops.arm import Arm
+from mlep.ops.arm import NOT_SIGNED_IN, Arm
 from models.endpoint import EndpointSpec
 from models.stack import AzureStackConfig, KubernetesStackConfig
 
@@ -124,6 +124,13 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         states = _kubernetes(config, specs, args.prometheus_url, minutes)
     for state in states:
         state.drift = drift(state, args.stack)
+    # Nothing live at all: one paragraph, no tables of the stack file alone.
+    if not any(state.read_live for state in states):
+        missing = [m for s in states for m in s.missing]
+        if missing and all(m.endswith(NOT_SIGNED_IN) for m in missing):
+            raise SourceUnavailable(f"status: nothing live could be read: {NOT_SIGNED_IN}")
+        reasons = "; ".join(dict.fromkeys(missing))
+        raise SourceUnavailable(f"status: nothing live could be read: {reasons}")
     if args.format == "json":
         document = {
             "stack": args.stack,
@@ -135,9 +142,6 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
     else:
         for state in states:
             print_state(state, minutes, out)
-    if not any(state.read_live for state in states):
-        reasons = "; ".join(dict.fromkeys(m for s in states for m in s.missing))
-        raise SourceUnavailable(f"status: nothing live could be read: {reasons}")
     return EXIT_OK
 
 

@@ -232,6 +232,9 @@ class AzureMonitorSource:
         )
         status = error.status_code if isinstance(error, HttpResponseError) else None
         detail = _short(_detail(error))
+        if status is None and isinstance(error, ClientAuthenticationError):
+            # DefaultAzureCredential explains each source it tried, at length: say it briefly.
+            detail = "no credential of DefaultAzureCredential's chain could get a token"
         if status == 401 or (status is None and isinstance(error, ClientAuthenticationError)):
             sign_in = (
                 "run `az login`, or set AZURE_CLIENT_ID, AZURE_TENANT_ID and "
