@@ -28,7 +28,7 @@ from components.kubernetes import labels as lbl
 from mlep import cli
 from mlep.ops import _status_stack, invoke, status
 from mlep.ops.arm import ML_API_VERSION, Arm
-from tests.azure_fakes import FakeCredential
+from tests.azure_fakes import FakeCredential, SignedOutCredential
 from tests.conftest import ROOT
 from tests.servers import bento_servers, free_loopback_port, prometheus_server
 from tests.test_guardrails_prometheus import (
@@ -173,6 +173,21 @@ def test_azure_nothing_readable_is_exit_4(
     code, output = azure_status(monkeypatch, capsys, RoutedArm(routes))
     assert code == 4
     assert "nothing live could be read" in output
+
+
+def test_no_credential_is_one_paragraph_for_the_whole_stack(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not once per endpoint and signal, and without the credential chain's explanations."""
+    monkeypatch.setattr(
+        status, "arm_client", lambda: Arm(SignedOutCredential(), transport=RoutedArm({}))
+    )
+    code, output = run(capsys, "status", "--stack", "prod", "--subscription", SUBSCRIPTION)
+    assert code == 4
+    assert output.count("not signed in to Azure") == 1
+    assert "run `az login`" in output
+    assert "DefaultAzureCredential failed" not in output
+    assert "fraud-scoring" not in output  # no table of the stack file alone
 
 
 @pytest.mark.parametrize(
