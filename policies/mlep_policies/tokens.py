@@ -97,11 +97,18 @@ TAGGABLE = frozenset(
 # a program still declares through a version-pinned local SDK (`pulumi package add azure-native
 # machinelearningservices v20240401`). The monitor types lived in the `insights` module before
 # v3 and keep it as an alias (pulumi_azure_native/monitor/metric_alert.py:
-# `azure-native:insights:MetricAlert`, `azure-native:insights/v20180301:MetricAlert`).
+# `azure-native:insights:MetricAlert`, `azure-native:insights/v20180301:MetricAlert`); so
+# does the workbook, now in `applicationinsights` (applicationinsights/workbook.py:
+# `azure-native:insights:Workbook`, `azure-native:insights/v20230601:Workbook`).
 _AZURE_VERSION = re.compile(r"/v\d{8}(?:preview|privatepreview|beta|alpha)?$", re.IGNORECASE)
-_FORMER_INSIGHTS = frozenset(
-    {"ActionGroup", "AutoscaleSetting", "DiagnosticSetting", "MetricAlert", "ScheduledQueryRule"}
-)
+_FORMER_INSIGHTS = {
+    "ActionGroup": "monitor",
+    "AutoscaleSetting": "monitor",
+    "DiagnosticSetting": "monitor",
+    "MetricAlert": "monitor",
+    "ScheduledQueryRule": "monitor",
+    "Workbook": "applicationinsights",
+}
 # pulumi-kubernetes tokens are kubernetes:<group>/<version>:<Kind>; a kind served by other
 # versions (and by the retired `extensions` group) has those as aliases
 # (pulumi_kubernetes/apps/v1/Deployment.py: apps/v1beta1, apps/v1beta2, extensions/v1beta1;
@@ -130,7 +137,7 @@ def kind_of(token: str) -> str:
     if provider == "azure-native":
         module = _AZURE_VERSION.sub("", module)
         if module == "insights" and name in _FORMER_INSIGHTS:
-            module = "monitor"
+            module = _FORMER_INSIGHTS[name]
     elif provider == "kubernetes":
         group = module.rsplit("/", 1)[0] if "/" in module else module
         if group == "extensions" and name in _FORMER_EXTENSIONS:
