@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -344,6 +345,97 @@ def test_invoke_url_calls_the_bento(
     assert code == 0
     assert "/predict -> 200 OK in" in output
     assert '"label":' in output
+
+
+def pod_list(*pods: tuple[str, str, bool]) -> dict[str, Any]:
+    """A PodList as the API server answers it: (name, phase, ready) per pod."""
+    return {
+        "kind": "PodList",
+        "apiVersion": "v1",
+        "metadata": {"resourceVersion": "1"},
+        "items": [
+            {
+                "metadata": {"name": name, "namespace": NAMESPACE},
+                "status": {
+                    "phase": phase,
+                    "conditions": [{"type": "Ready", "status": "True" if ready else "False"}],
+                },
+            }
+            for name, phase, ready in pods
+        ],
+    }
+
+
+def invoke_deployment(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    pods: dict[str, Any],
+    bento_port: int,
+) -> tuple[int, str, list[str]]:
+    """`mlep invoke --deployment gbm-v3` on the staging stack: the pod list comes from the
+    recorded API through the real client; the port-forward's socket reaches the real bento."""
+    api = k8s.ApiClient(k8s.Configuration(host="https://aks-staging.example:443"))
+    api.rest_client.pool_manager = Pool({f"/api/v1/namespaces/{NAMESPACE}/pods": pods})
+    forwarded_to: list[str] = []
+
+    def open_remote(core: Any, namespace: str, pod: str) -> socket.socket:
+        forwarded_to.append(f"{namespace}/{pod}")
+        return socket.create_connection(("127.0.0.1", bento_port))
+
+    monkeypatch.setattr(invoke, "kube_api_client", lambda: api)
+    monkeypatch.setattr(invoke.forward, "open_remote", open_remote)
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps(VALID_BODY))
+    code, output = run(
+        capsys,
+        "invoke",
+        "--stack",
+        "staging",
+        "--endpoint",
+        SPEC.name,
+        "--deployment",
+        "gbm-v3",
+        "--request-file",
+        str(request),
+    )
+    return code, output, forwarded_to
+
+
+def test_invoke_a_deployment_at_0_percent_through_a_port_forward_to_a_ready_pod(
+    stage: Stage,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+) -> None:
+    """gbm-v3 carries 0 % of the staging route: the request reaches it anyway, through its
+    one ready running pod (not the pending one, not the unready one)."""
+    port = int(str(stage.bento.base_url).rstrip("/").rsplit(":", 1)[1])
+    pods = pod_list(
+        ("tabular-classifier-gbm-v3-5d8f7c9b6d-aaaaa", "Pending", False),
+        ("tabular-classifier-gbm-v3-5d8f7c9b6d-bbbbb", "Running", False),
+        ("tabular-classifier-gbm-v3-5d8f7c9b6d-ccccc", "Running", True),
+    )
+    code, output, forwarded_to = invoke_deployment(monkeypatch, capsys, tmp_path, pods, port)
+    assert code == 0, output
+    assert "/predict -> 200 OK in" in output
+    assert forwarded_to == [f"{NAMESPACE}/tabular-classifier-gbm-v3-5d8f7c9b6d-ccccc"]
+
+
+def test_invoke_a_deployment_without_a_ready_pod_is_exit_4(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    pods = pod_list(("tabular-classifier-gbm-v3-5d8f7c9b6d-aaaaa", "Running", False))
+    code, output, forwarded_to = invoke_deployment(monkeypatch, capsys, tmp_path, pods, 9)
+    assert code == 4
+    assert "gbm-v3 has no ready pod in ml-serving (1 pod(s) found)" in " ".join(output.split())
+    assert forwarded_to == []
+
+
+def test_the_forwarded_port_is_the_bentos() -> None:
+    assert invoke.forward.BENTO_PORT == lbl.HTTP_PORT
+    assert invoke.forward.labels.ENDPOINT_LABEL == lbl.ENDPOINT_LABEL
+    assert invoke.forward.labels.DEPLOYMENT_LABEL == lbl.DEPLOYMENT_LABEL
 
 
 def test_invoke_url_names_model_input_errors(

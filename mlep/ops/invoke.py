@@ -11,8 +11,9 @@ Status codes and headers of the answer:
 https://learn.microsoft.com/azure/machine-learning/how-to-troubleshoot-online-endpoints#http-status-codes
 
 Kubernetes: `https://<hostname>/<endpoint>/predict` through the HTTPRoute, with `x-api-key`
-(key) or an Entra ID token for the stack's audience (aad_token); `--url` calls a BentoML service
-directly (a local `bentoml serve`, a port-forward), without auth.
+(key) or an Entra ID token for the stack's audience (aad_token); `--deployment` reaches one
+deployment's pod through a port-forward (mlep/ops/_invoke_forward.py), without the gateway;
+`--url` calls a BentoML service directly (a local `bentoml serve`), without auth.
 
 Exit codes: 0 a 2xx answer, 1 any other answer, 2 bad input, 4 no answer or not authenticated.
 No credential is ever printed: only the status, latency, the answering deployment, the request
@@ -36,7 +37,10 @@ from azure.core.exceptions import AzureError
 from rich.console import Console
 
 from mlep.errors import SourceUnavailable, UsageError
+from mlep.ops import _invoke_forward as forward
 from mlep.ops import _status_stack as stacks
+from mlep.ops._status_cluster import ClusterMissing
+from mlep.ops._status_cluster import api_client as cluster_api_client
 from mlep.ops.arm import SIGN_IN, Arm
 from mlep.stack import limits
 from models.endpoint import EndpointSpec
@@ -58,6 +62,14 @@ SHOWN_HEADERS = (
 )
 BODY_LIMIT = 2000
 AUTH_MODES = {"key": "key", "amltoken": "aml_token", "aadtoken": "aad_token"}
+
+
+def kube_api_client() -> Any:
+    """The cluster API client (tests replace it with one on recorded answers)."""
+    try:
+        return cluster_api_client()
+    except ClusterMissing as error:
+        raise SourceUnavailable(str(error)) from None
 
 
 def arm_client() -> Arm:
@@ -96,7 +108,8 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--endpoint", required=True, help="the endpoint to call")
     parser.add_argument(
         "--deployment",
-        help="azure: call this deployment (azureml-model-deployment header), even at 0 %%",
+        help="call this deployment even at 0 %% (azure: the azureml-model-deployment header; "
+        "kubernetes: a port-forward to one of its ready pods, without the gateway)",
     )
     parser.add_argument(
         "--request-file", required=True, type=Path, metavar="FILE", help="the JSON request body"
@@ -126,12 +139,12 @@ def run(args: argparse.Namespace, out: Console, err: Console) -> int:
         target = Target(_service_url(args.url))
     elif isinstance(config, KubernetesStackConfig):
         if deployment:
-            raise UsageError(
-                "--deployment: the Kubernetes route splits by weight only, it has no header "
-                "to pick a deployment; fix: kubectl -n NAMESPACE port-forward "
-                f"svc/{stacks.workload_name(spec.name, deployment)} 3000 and pass "
-                "--url http://127.0.0.1:3000"
-            )
+            # The route splits by weight only: reach the deployment's pod directly.
+            api = kube_api_client()
+            namespace = config.kubernetes.namespace
+            with forward.forwarded(api, namespace, spec.name, deployment) as base:
+                target = Target(base + stacks.API_PATH, deployment=deployment)
+                return _call(target, body, spec, timeout=args.timeout, out=out, err=err)
         target = _kubernetes_target(config, spec)
     else:
         target = _azure_target(config, stack_file, args, spec, deployment)
