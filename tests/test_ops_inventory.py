@@ -460,7 +460,7 @@ def test_live_kubernetes_reads_the_split_and_the_last_request(
     assert live["source"] == f"Prometheus at {stage.prometheus_url}, traffic over the last 1h"
 
 
-def test_idle_with_prometheus_flags_only_the_endpoint_without_requests(
+def test_idle_with_prometheus_flags_the_endpoint_and_the_deployments_without_requests(
     capsys: pytest.CaptureFixture[str], stage: Stage, tmp_path: Path
 ) -> None:
     staging = stack_text("staging")
@@ -476,10 +476,12 @@ def test_idle_with_prometheus_flags_only_the_endpoint_without_requests(
         assert run.code == 0, run.stderr
         document = json.loads(run.stdout)
         no_requests = [f for f in document["findings"] if f["kind"] == "no_requests"]
-        if len(no_requests) == 1 or time.monotonic() > deadline:
+        served = {f["deployment"] for f in no_requests if f["stack"] == "served"}
+        if (SERVED not in served and len(no_requests) == 3) or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    assert no_requests == [
+    unused = [f for f in no_requests if f["stack"] == "unused"]
+    assert unused == [
         {
             "stack": "unused",
             "endpoint": "tabular-legacy",
@@ -490,4 +492,14 @@ def test_idle_with_prometheus_flags_only_the_endpoint_without_requests(
             "retire": "remove endpoint tabular-legacy from Pulumi.unused.yaml and run pulumi up",
         }
     ]
+    # The used endpoint: each deployment that took none of its requests, by name.
+    idle = {f["deployment"]: f for f in no_requests if f["stack"] == "served"}
+    assert set(idle) == {"lr-v1", "lr-v2", "gbm-v3"} - {SERVED}
+    for deployment, finding in idle.items():
+        assert finding["endpoint"] == ENDPOINT
+        assert finding["detail"].startswith(f"deployment {deployment} served no requests in 1 days")
+        assert finding["retire"] == (
+            f"remove deployment {deployment} of {ENDPOINT} from Pulumi.served.yaml (with its "
+            "traffic key) and run pulumi up"
+        )
     assert document["request_volume_checked"] == {"served": True, "unused": True}

@@ -295,6 +295,10 @@ def _date(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+# increase() extrapolates: a fraction of a request is no request.
+NO_REQUEST = 0.5
+
+
 # --- request volume --------------------------------------------------------------------------
 
 
@@ -304,7 +308,7 @@ def request_findings(
     """No-request findings from the stack's live source, and a note when none was given."""
     config = stack.config
     name = stack.ref.name
-    counts: dict[str, float] = {}
+    counts: dict[str, dict[str, float]] = {}  # endpoint -> deployment -> requests
     found = []
     if isinstance(config, KubernetesStackConfig):
         if not args.prometheus_url:
@@ -314,7 +318,7 @@ def request_findings(
             )
         prometheus = prometheus_for(args.prometheus_url, config, name)
         for endpoint in (e.name for e in config.endpoints):
-            counts[endpoint] = sum(prometheus.requests(endpoint, days).values())
+            counts[endpoint] = prometheus.requests(endpoint, days)
         source = "Prometheus"
     else:
         if not args.subscription:
@@ -330,21 +334,39 @@ def request_findings(
         reader = AzureReader.for_stack(stack, args.subscription)
         for endpoint in (e.name for e in config.endpoints):
             per_deployment = reader.requests(endpoint, timedelta(days=days))
-            counts[endpoint] = sum(requests for requests, _ in per_deployment.values())
+            counts[endpoint] = {d: requests for d, (requests, _) in per_deployment.items()}
         source = "the traffic log"
-    for endpoint, served in counts.items():
-        if served < 0.5:  # increase() extrapolates: a fraction is no request
-            found.append(
+    for spec in config.endpoints:
+        endpoint, served = spec.name, counts.get(spec.name, {})
+        if sum(served.values()) >= NO_REQUEST:
+            # The endpoint is used: name each deployment that took none of it.
+            found += [
                 Finding(
                     name,
                     endpoint,
-                    None,
+                    deployment.name,
                     "no_requests",
-                    f"no requests in {days} days ({source})",
+                    f"deployment {deployment.name} served no requests in {days} days ({source}) "
+                    f"at {spec.traffic.get(deployment.name, 0)} % live traffic",
                     None,
-                    f"remove endpoint {endpoint} from {stack.ref.file_name} and run pulumi up",
+                    f"remove deployment {deployment.name} of {endpoint} from "
+                    f"{stack.ref.file_name} (with its traffic key) and run pulumi up",
                 )
+                for deployment in spec.deployments
+                if served.get(deployment.name, 0) < NO_REQUEST
+            ]
+            continue
+        found.append(
+            Finding(
+                name,
+                endpoint,
+                None,
+                "no_requests",
+                f"no requests in {days} days ({source})",
+                None,
+                f"remove endpoint {endpoint} from {stack.ref.file_name} and run pulumi up",
             )
+        )
     return found, None
 
 
