@@ -18,6 +18,7 @@ from rich.console import Console
 
 from mlep import ops
 from mlep.authoring.adding import import_endpoint, new_endpoint, show_templates
+from mlep.authoring.azml.placeholders import parse_sets
 from mlep.change.guardrails.run import GuardrailOptions
 from mlep.change.review import review_stack, to_markdown
 from mlep.change.rollout import NewDeployment
@@ -207,6 +208,13 @@ def _authoring_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
     azml.add_argument(
         "--stack", help="add the endpoint to Pulumi.NAME.yaml (default: print the spec)"
     )
+    azml.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="fill a template placeholder of the files ({{NAME}}, ${NAME}, <NAME>); repeatable",
+    )
     _allow_dirty(azml)
 
 
@@ -394,7 +402,13 @@ def _new(args: argparse.Namespace, out: Console, err: Console) -> int:
 def _import(args: argparse.Namespace, out: Console, err: Console) -> int:
     stack = _stack(args) if args.stack is not None else None
     return import_endpoint(
-        args.endpoint_file, args.deployment_files, stack, out, err, allow_dirty=args.allow_dirty
+        args.endpoint_file,
+        args.deployment_files,
+        stack,
+        out,
+        err,
+        allow_dirty=args.allow_dirty,
+        values=parse_sets(args.set),
     )
 
 

@@ -82,9 +82,11 @@ def import_endpoint(
     err: Console,
     *,
     allow_dirty: bool = False,
+    values: dict[str, str] | None = None,
 ) -> int:
-    """`mlep import`: convert `az ml` YAML; print the spec, or add it to ``stack``."""
-    converted = convert(endpoint_file, deployment_files)
+    """`mlep import`: convert `az ml` YAML (placeholders filled from ``values``); print the
+    spec, or add it to ``stack``."""
+    converted = convert(endpoint_file, deployment_files, values)
     for note in converted.notes:
         err.print(f"note: {note}", markup=False)
     if stack is None:

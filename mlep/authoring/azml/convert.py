@@ -22,8 +22,11 @@ class Converted:
     notes: list[str]
 
 
-def convert(endpoint_file: Path, deployment_files: list[Path]) -> Converted:
-    """Convert an az ml endpoint file and its deployment files into one endpoint spec.
+def convert(
+    endpoint_file: Path, deployment_files: list[Path], values: dict[str, str] | None = None
+) -> Converted:
+    """Convert an az ml endpoint file and its deployment files into one endpoint spec, their
+    template placeholders filled from ``values`` (`--set NAME=VALUE`).
 
     Raises UsageError listing every problem found, each with file:line, field, value and fix.
     """
@@ -33,9 +36,16 @@ def convert(endpoint_file: Path, deployment_files: list[Path]) -> Converted:
             "`az ml online-deployment create --file` (at least one)"
         )
     found = Findings()
-    loaded = [load(path, i, found) for i, path in enumerate((endpoint_file, *deployment_files))]
+    files = (endpoint_file, *deployment_files)
+    loaded = [load(path, i, found, values) for i, path in enumerate(files)]
     # Every later check about a file that does not parse would mislead: stop here.
     found.raise_if_any()
+    unused = sorted(set(values or {}) - found.used_values)
+    if unused:
+        raise UsageError(
+            f"--set {', '.join(unused)}: no file has such a placeholder (a typo?); fix: "
+            "name a placeholder as the files write it, e.g. {{ENDPOINT_NAME}} is ENDPOINT_NAME"
+        )
     endpoint_source, *deployment_sources = (file for file in loaded if file is not None)
     origins: Origins = {}
     endpoint = convert_endpoint(endpoint_source, origins)

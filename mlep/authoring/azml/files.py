@@ -9,6 +9,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from mlep.authoring.azml import placeholders
 from mlep.errors import UsageError
 from mlep.stack import limits
 from mlep.stack.files import CONSTRUCTOR_FAILURES, node_line, vetted
@@ -22,6 +23,7 @@ class Findings:
 
     def __init__(self) -> None:
         self.notes: list[str] = []
+        self.used_values: set[str] = set()  # the --set names some placeholder took
         self._problems: list[tuple[tuple[int, int], Problem]] = []
 
     def add(self, index: int, problem: Problem) -> None:
@@ -76,13 +78,29 @@ class AzmlFile:
         self._findings.notes.append(f"{self.where(loc)}: {text}")
 
 
-def load(path: Path, index: int, findings: Findings) -> AzmlFile | None:
-    """The file parsed, or None (and a problem) when it is not YAML or not a mapping."""
+def load(
+    path: Path, index: int, findings: Findings, values: dict[str, str] | None = None
+) -> AzmlFile | None:
+    """The file parsed, its placeholders filled from ``values``; or None (and a problem) when
+    it is not YAML, not a mapping, or keeps a placeholder (one problem for each)."""
     try:
         text = path.read_text()
     except OSError as error:
         raise UsageError(f"{path}: cannot read the file ({error.strerror})") from None
     limits.check_text(text, str(path))  # before any parser sees it (mlep/stack/limits.py)
+    text, unfilled, used = placeholders.fill(text, values or {})
+    findings.used_values |= used
+    for left in unfilled:
+        problem = Problem(
+            left.name,
+            f"{left.written} is a template placeholder, not a value",
+            f"fill `{left.name}` first, or pass `--set {left.name}=...`",
+            source=str(path),
+            line=left.line,
+        )
+        findings.add(index, problem)
+    if unfilled:
+        return None
     try:
         # The safe loaders first: they refuse what the round-trip loader takes exponential
         # time over (flow mappings nested as keys, `{{{{...}}}}`: 16 levels take 40 s).

@@ -1,0 +1,125 @@
+"""Template placeholders in az ml files (issue 23, point 1): named as placeholders with their
+line and the fix, never reported as broken YAML ("unhashable key") or a Python repr; filled by
+`mlep import --set NAME=VALUE`; a `--set` no file uses is a typo, refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from ruamel.yaml import YAML
+
+from mlep.authoring.azml import convert
+from mlep.authoring.azml.placeholders import fill, parse_sets
+from mlep.cli import main
+from mlep.errors import UsageError
+
+ENDPOINT = """\
+$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineEndpoint.schema.json
+name: {{ENDPOINT_NAME}}
+auth_mode: aad_token
+description: "Scores <b>card</b> payments # not a comment"
+# Replace <ENDPOINT_NAME> and ${MODEL_VERSION} before `az ml online-endpoint create`.
+"""
+DEPLOYMENT = """\
+$schema: https://azuremlschemas.azureedge.net/latest/managedOnlineDeployment.schema.json
+name: blue
+endpoint_name: <ENDPOINT_NAME>
+model: azureml:fraud-classifier:${MODEL_VERSION}
+instance_type: Standard_DS3_v2
+instance_count: 1
+"""
+
+
+def write(tmp_path: Path) -> tuple[Path, Path]:
+    endpoint, deployment = tmp_path / "endpoint.yml", tmp_path / "blue.yml"
+    endpoint.write_text(ENDPOINT)
+    deployment.write_text(DEPLOYMENT)
+    return endpoint, deployment
+
+
+def test_every_unfilled_placeholder_is_named_with_its_line_and_the_fix(tmp_path: Path) -> None:
+    endpoint, deployment = write(tmp_path)
+    with pytest.raises(UsageError) as raised:
+        convert(endpoint, [deployment])
+    message = str(raised.value)
+    assert "3 problems" in message
+    assert f"{endpoint}:2: ENDPOINT_NAME" in message
+    assert "{{ENDPOINT_NAME}} is a template placeholder, not a value" in message
+    assert f"{deployment}:3: ENDPOINT_NAME" in message
+    assert f"{deployment}:4: MODEL_VERSION" in message
+    assert "fill `MODEL_VERSION` first, or pass `--set MODEL_VERSION=...`" in message
+    for misleading in ("unhashable", "ordereddict", "not valid YAML"):
+        assert misleading not in message
+
+
+def test_set_fills_every_placeholder_and_the_files_import(tmp_path: Path) -> None:
+    endpoint, deployment = write(tmp_path)
+    converted = convert(
+        endpoint, [deployment], {"ENDPOINT_NAME": "fraud-scoring", "MODEL_VERSION": "8"}
+    )
+    assert converted.spec["name"] == "fraud-scoring"
+    (blue,) = converted.spec["deployments"]
+    assert blue["model"] == "azureml:fraud-classifier:8"
+    # Text that only looks like a placeholder stays as written: lower-case tags in a value.
+    assert converted.spec["description"] == "Scores <b>card</b> payments # not a comment"
+
+
+def test_the_cli_fills_with_set_and_refuses_a_set_no_file_uses(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    endpoint, deployment = write(tmp_path)
+    files = [str(endpoint), str(deployment)]
+    sets = ["--set", "ENDPOINT_NAME=fraud-scoring", "--set", "MODEL_VERSION=8"]
+    assert main(["import", *files, *sets]) == 0
+    assert "- name: fraud-scoring" in capsys.readouterr().out
+    assert main(["import", *files, *sets, "--set", "MODEL_VERSON=8"]) == 2
+    error = capsys.readouterr().err
+    assert "--set MODEL_VERSON: no file has such a placeholder (a typo?)" in error
+
+
+@pytest.mark.parametrize(
+    ("item", "expected"),
+    [
+        ("ENDPOINT_NAME", "give NAME=VALUE"),
+        ("9LIVES=x", "give NAME=VALUE"),
+        ("NAME=a: b", "a value is a name, version, URI or image reference"),
+        ("NAME={x: 1}", "a value is a name, version, URI or image reference"),
+        ("NAME=", "a value is a name, version, URI or image reference"),
+        ("NAME=0:", "a value is a name, version, URI or image reference"),
+        ("NAME=a\nb: c", "a value is a name, version, URI or image reference"),
+    ],
+)
+def test_a_set_that_would_change_the_yaml_around_it_is_refused(item: str, expected: str) -> None:
+    with pytest.raises(UsageError, match=expected):
+        parse_sets([item])
+
+
+def test_placeholders_in_comments_are_prose() -> None:
+    text = "name: blue  # was <OLD_NAME>\n# fill ${MODEL_VERSION}\nurl: 'a#<KEEP>'\n"
+    filled, unfilled, _ = fill(text, {})
+    assert filled == text
+    assert [(u.name, u.line) for u in unfilled] == [("KEEP", 3)]
+
+
+NAMES = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True)
+VALUES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,30}", fullmatch=True).filter(
+    lambda value: not value.endswith(":")
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=NAMES, value=VALUES, style=st.sampled_from(["{{%s}}", "{{ %s }}", "${%s}", "<%s>"]))
+def test_any_filled_placeholder_reads_back_as_its_value(name: str, value: str, style: str) -> None:
+    """The value arrives as the scalar, whatever the placeholder's spelling, and nothing else of
+    the text changes."""
+    text = f"name: {style % name}\nmodel: azureml:m:{style % name}\nkeep: <lower>\n"
+    filled, unfilled, used = fill(text, parse_sets([f"{name}={value}"]))
+    assert unfilled == []
+    assert used == {name}
+    loaded = YAML(typ="safe", pure=True).load(filled)
+    assert str(loaded["name"]) == value or loaded["name"] == YAML(typ="safe").load(value)
+    assert loaded["model"] == f"azureml:m:{value}"
+    assert loaded["keep"] == "<lower>"
