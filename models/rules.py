@@ -16,7 +16,12 @@ from models.deployment import DeploymentSpec
 from models.endpoint import EndpointSpec
 from models.errors import Problem
 from models.fields import MAX_TAGS, REQUIRED_TAGS, DataSensitivity
-from models.secrets import SECURE_PLACEHOLDER, credential_kind, looks_secret
+from models.secrets import (
+    SECURE_PLACEHOLDER,
+    credential_kind,
+    is_key_vault_reference,
+    looks_secret,
+)
 from models.stack import AzureStackConfig, KubernetesStackConfig, StackConfig
 
 Check = Callable[[StackConfig], Iterator[Problem]]
@@ -196,7 +201,7 @@ def environment_variables_hold_no_secrets(stack: StackConfig) -> Iterator[Proble
                     "keep the secret in Key Vault and pass a Key Vault reference, or mount it "
                     "with the Secrets Store CSI driver on kubernetes",
                 )
-            elif looks_secret(name):
+            elif looks_secret(name) and not is_key_vault_reference(value):
                 yield Problem(
                     where,
                     f"{name!r} looks like a secret; environment variables are stored and "

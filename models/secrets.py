@@ -51,6 +51,28 @@ _CREDENTIAL_VALUES = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in CREDEN
 SECURE_PLACEHOLDER = "[secret]"
 
 
+# A Key Vault reference is where a secret is, not the secret: Azure ML resolves
+# `name@https://<vault>.vault.azure.net/secrets/<secret>[/<version>]` with the deployment's
+# identity, App Service-style `@Microsoft.KeyVault(SecretUri=...)` and
+# `@Microsoft.KeyVault(VaultName=...;SecretName=...)` likewise. A variable named like a secret
+# may hold one (issue 23, point 4). Vault names are 3-24 characters, secret names 1-127
+# (Key Vault's naming rules).
+KEY_VAULT_REFERENCE = re.compile(
+    r"[A-Za-z0-9_.-]*@https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/[A-Za-z0-9-]{1,127}"
+    r"(?:/[0-9a-f]{32})?/?"
+    r"|@Microsoft\.KeyVault\((?:SecretUri=https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/"
+    r"[A-Za-z0-9-]{1,127}(?:/[0-9a-f]{32})?/?"
+    r"|VaultName=[a-z0-9-]{3,24};\s*SecretName=[A-Za-z0-9-]{1,127}"
+    r"(?:;\s*SecretVersion=[0-9a-f]{32})?)\)",
+    re.IGNORECASE,
+)
+
+
+def is_key_vault_reference(value: str) -> bool:
+    """Whether ``value`` is a Key Vault reference (and nothing else)."""
+    return KEY_VAULT_REFERENCE.fullmatch(value.strip()) is not None
+
+
 def looks_secret(name: str) -> bool:
     """Whether an environment variable called ``name`` holds a secret value.
 

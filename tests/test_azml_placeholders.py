@@ -123,3 +123,16 @@ def test_any_filled_placeholder_reads_back_as_its_value(name: str, value: str, s
     assert str(loaded["name"]) == value or loaded["name"] == YAML(typ="safe").load(value)
     assert loaded["model"] == f"azureml:m:{value}"
     assert loaded["keep"] == "<lower>"
+
+
+def test_a_key_vault_reference_under_a_secret_name_imports(tmp_path: Path) -> None:
+    """Issue 23, point 4: where the secret is, not the secret; a literal is still refused."""
+    endpoint, deployment = write(tmp_path)
+    reference = "db@https://kv-ml-prod.vault.azure.net/secrets/db-password"
+    deployment.write_text(DEPLOYMENT + f"environment_variables:\n  DB_PASSWORD: {reference}\n")
+    values = {"ENDPOINT_NAME": "fraud-scoring", "MODEL_VERSION": "8"}
+    (blue,) = convert(endpoint, [deployment], values).spec["deployments"]
+    assert blue["environment_variables"] == {"DB_PASSWORD": reference}
+    deployment.write_text(DEPLOYMENT + "environment_variables:\n  DB_PASSWORD: hunter2\n")
+    with pytest.raises(UsageError, match="'DB_PASSWORD' is named like a secret"):
+        convert(endpoint, [deployment], values)

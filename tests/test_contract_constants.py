@@ -330,3 +330,36 @@ def test_pack_and_models_look_for_the_same_credential_values() -> None:
     assert identity.SECRET_ABBREVIATIONS == secrets.SECRET_ABBREVIATIONS
     assert identity.SECRET_WORDS == secrets.SECRET_WORDS
     assert identity.KEY_KINDS == secrets.KEY_KINDS
+
+
+KEY_VAULT_REFERENCES = {
+    "db-pass@https://kv-ml-prod.vault.azure.net/secrets/db-pass": True,
+    "@https://kv-ml-prod.vault.azure.net/secrets/db-pass/0123456789abcdef0123456789abcdef": True,
+    "@Microsoft.KeyVault(SecretUri=https://kv-ml-prod.vault.azure.net/secrets/db-pass/)": True,
+    "@Microsoft.KeyVault(VaultName=kv-ml-prod;SecretName=db-pass)": True,
+    "hunter2": False,
+    "db-pass@https://kv-ml-prod.vault.azure.net/secrets/db-pass and hunter2": False,
+    "db-pass@https://evil.example.com/secrets/db-pass": False,
+    "db-pass@https://kv.vault.azure.net.evil.example/secrets/db-pass": False,
+    "https://user:pw@kv-ml-prod.vault.azure.net/secrets/x": False,
+    "@Microsoft.KeyVault(SecretUri=https://evil.example/secrets/x)": False,
+    "": False,
+}
+
+
+def pack_is_key_vault_reference(value: str) -> bool:
+    from mlep_policies import identity  # noqa: PLC0415 (on the path once policy_helpers loads)
+
+    return identity.is_key_vault_reference(value)
+
+
+@pytest.mark.parametrize(("value", "reference"), KEY_VAULT_REFERENCES.items())
+def test_pack_and_models_know_a_key_vault_reference_alike(value: str, reference: bool) -> None:
+    """Where a secret is, not the secret: a variable named like a secret may hold one."""
+    assert secrets.is_key_vault_reference(value) is reference
+    assert pack_is_key_vault_reference(value) is reference
+
+
+@given(st.text(max_size=80))
+def test_pack_and_models_agree_on_any_key_vault_reference(value: str) -> None:
+    assert secrets.is_key_vault_reference(value) is pack_is_key_vault_reference(value)

@@ -664,6 +664,17 @@ def test_accepts_values_that_only_resemble_credentials(value: str) -> None:
     assert parse(namespace).endpoints[0].deployments[0].environment_variables["DATABASE_URL"]
 
 
+def test_accepts_a_key_vault_reference_under_a_secret_name() -> None:
+    """A variable named like a secret may say where the secret is (issue 23, point 4)."""
+    namespace = scenario("defaults")
+    reference = "db@https://kv-ml-prod.vault.azure.net/secrets/db-password"
+    deployment(namespace)["environment_variables"] = {"DB_PASSWORD": reference}
+    variables = parse(namespace).endpoints[0].deployments[0].environment_variables
+    assert variables["DB_PASSWORD"] == reference
+    deployment(namespace)["environment_variables"] = {"DB_PASSWORD": "not-a-reference"}
+    assert problem_at(namespace, f"{DEP}.environment_variables.DB_PASSWORD")
+
+
 def test_rejects_a_secure_config_value_in_environment_variables() -> None:
     # mlep never decrypts offline: a `secure:` value reaches the models as "[secret]".
     namespace = scenario("defaults")

@@ -103,6 +103,23 @@ def test_sec02_passes_values_that_only_resemble_credentials(value: str) -> None:
     check(resource_type, changed(props, "tags", "source", to=value), 0)
 
 
+def test_sec02_passes_a_key_vault_reference_under_a_secret_name() -> None:
+    """Where the secret is, not the secret (issue 23, point 4); a literal still fails."""
+    reference = "db@https://kv-ml-prod.vault.azure.net/secrets/db-password"
+    check(
+        *azure_env(
+            {
+                "DB_PASSWORD": reference,
+                "API_KEY": "@Microsoft.KeyVault(VaultName=kv-ml;SecretName=api)",
+            }
+        ),
+        0,
+    )
+    check(*kubernetes_env("DB_PASSWORD", reference), 0)
+    check(*azure_env({"DB_PASSWORD": "hunter2"}), 1)
+    check(*azure_env({"DB_PASSWORD": reference + " hunter2"}), 1)
+
+
 def test_sec02_reports_a_secure_config_value_in_environment_variables() -> None:
     # mlep's plan never decrypts: a `secure:` value arrives as its "[secret]" placeholder.
     (message,) = check(*azure_env({"DATABASE_URL": "[secret]"}), 1)

@@ -417,6 +417,28 @@ def credential_kind(value: str) -> str | None:
     return None
 
 
+# A Key Vault reference is where a secret is, not the secret: Azure ML resolves
+# `name@https://<vault>.vault.azure.net/secrets/<secret>[/<version>]` with the deployment's
+# identity, App Service-style `@Microsoft.KeyVault(SecretUri=...)` and
+# `@Microsoft.KeyVault(VaultName=...;SecretName=...)` likewise. A variable named like a secret
+# may hold one (models/secrets.py). Vault names are 3-24 characters, secret names 1-127
+# (Key Vault's naming rules).
+KEY_VAULT_REFERENCE = re.compile(
+    r"[A-Za-z0-9_.-]*@https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/[A-Za-z0-9-]{1,127}"
+    r"(?:/[0-9a-f]{32})?/?"
+    r"|@Microsoft\.KeyVault\((?:SecretUri=https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/"
+    r"[A-Za-z0-9-]{1,127}(?:/[0-9a-f]{32})?/?"
+    r"|VaultName=[a-z0-9-]{3,24};\s*SecretName=[A-Za-z0-9-]{1,127}"
+    r"(?:;\s*SecretVersion=[0-9a-f]{32})?)\)",
+    re.IGNORECASE,
+)
+
+
+def is_key_vault_reference(value: str) -> bool:
+    """Whether ``value`` is a Key Vault reference (and nothing else)."""
+    return KEY_VAULT_REFERENCE.fullmatch(value.strip()) is not None
+
+
 SEC02_TUNABLES = {
     "allowedNames": string_list([], "Variable names that look secret but are not."),
 }
@@ -479,7 +501,7 @@ def _judge(name: str, value: Any) -> list[tuple[str, str]]:
         return []
     if what := credential_kind(value):
         return [(name, f"holds {what}")]
-    if looks_secret(name):
+    if looks_secret(name) and not is_key_vault_reference(value):
         return [(name, "is named like a secret and set to a literal value")]
     return []
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from ruamel.yaml.comments import CommentedMap
 
 from mlep.authoring.azml.files import AzmlFile
-from models.secrets import holds_credential, looks_secret
+from models.secrets import holds_credential, is_key_vault_reference, looks_secret
 
 
 def check_secrets(file: AzmlFile) -> None:
-    """A problem for each variable named like a secret or holding a credential.
+    """A problem for each variable named like a secret (unless its value is a Key Vault
+    reference, which says where the secret is) or holding a credential.
 
     The rule is the stack's (models.secrets, also SEC-02's in the pack), checked here so the
     problem names the az ml file and the fix for it.
@@ -20,7 +21,7 @@ def check_secrets(file: AzmlFile) -> None:
     for name, value in variables.items():
         if holds_credential(str(value)):
             why = "holds a value that looks like a credential"
-        elif looks_secret(str(name)):
+        elif looks_secret(str(name)) and not is_key_vault_reference(str(value)):
             why = "is named like a secret"
         else:
             continue
