@@ -193,7 +193,12 @@ def _authoring_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         description="Template options (--owner, --application, --data-sensitivity and each "
         "template's own, e.g. --model or --image) follow the template; missing ones are asked "
         "for on a terminal. `mlep new --list` shows the templates and their options.",
+        add_help=False,  # its --help lists the project's templates too (read in _new)
     )
+    new.add_argument(
+        "-h", "--help", action="store_true", help="show this help and each template's options"
+    )
+    new.set_defaults(new_parser=new)
     new.add_argument("endpoint", nargs="?", metavar="ENDPOINT", help="the new endpoint's name")
     new.add_argument("--stack", help="stack name: adds to Pulumi.NAME.yaml")
     new.add_argument("--template", help="a template name (see --list)")
@@ -215,6 +220,9 @@ def _authoring_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         metavar="NAME=VALUE",
         help="fill a template placeholder of the files ({{NAME}}, ${NAME}, <NAME>); repeatable",
     )
+    azml.add_argument("--name", help="import the endpoint under this name instead")
+    for tag in ("owner", "application", "data-sensitivity"):
+        azml.add_argument(f"--{tag}", metavar="VALUE", help=f"the endpoint's `{tag}` tag")
     _allow_dirty(azml)
 
 
@@ -379,6 +387,10 @@ def _traffic(args: argparse.Namespace, out: Console, err: Console) -> int:
 
 
 def _new(args: argparse.Namespace, out: Console, err: Console) -> int:
+    if args.help:
+        out.print(args.new_parser.format_help(), markup=False)
+        out.print("templates (an option with ? is optional):", markup=False)
+        return show_templates(args.project_dir.resolve(), out)
     if args.list:
         return show_templates(args.project_dir.resolve(), out)
     given = (("ENDPOINT", args.endpoint), ("--stack", args.stack), ("--template", args.template))
@@ -409,6 +421,12 @@ def _import(args: argparse.Namespace, out: Console, err: Console) -> int:
         err,
         allow_dirty=args.allow_dirty,
         values=parse_sets(args.set),
+        rename=args.name,
+        tags={
+            tag: value
+            for tag in ("owner", "application", "data-sensitivity")
+            if (value := getattr(args, tag.replace("-", "_"))) is not None
+        },
     )
 
 

@@ -38,13 +38,20 @@ class Spec(BaseModel):
 _NAME = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 
 
-def _check_name(value: str) -> str:
+def name_error(value: str) -> tuple[str, str] | None:
+    """(what is wrong, the fix) for an endpoint or deployment name Azure ML would refuse."""
     if not 3 <= len(value) <= 32 or not _NAME.fullmatch(value):
-        raise rule_error(
+        return (
             "names are 3-32 characters: lowercase letters, digits and single hyphens, "
             "starting with a letter and ending with a letter or digit",
             f"rename it, for example {_suggest_name(value)!r}",
         )
+    return None
+
+
+def _check_name(value: str) -> str:
+    if (error := name_error(value)) is not None:
+        raise rule_error(*error)
     return value
 
 

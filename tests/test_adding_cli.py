@@ -127,12 +127,18 @@ def test_new_gives_the_endpoint_the_governance_tags(runs: dict[str, Result], pro
     assert "tags: {owner: data-team, application: churn, data-sensitivity: internal}" in text
 
 
-def test_new_without_a_terminal_names_the_missing_flag(
+def test_new_without_a_terminal_names_every_missing_flag_at_once(
     runs: dict[str, Result], project: Path
 ) -> None:
+    """Issue 23, point 6: one more run is enough, with the command to make it."""
     result = runs["new-missing-flags"]
     assert result.code == 2
-    assert "--owner is required" in result.stderr
+    stderr = " ".join(result.stderr.split())
+    assert "template 'cpu-tabular-classifier' needs 4 more options:" in stderr
+    for flag in ("--owner", "--application", "--data-sensitivity", "--model"):
+        assert f"{flag}: " in stderr
+    assert "(one of public, internal, confidential, restricted)" in stderr
+    assert "fix: pass --owner fraud-team --application fraud-detection --data-sensitivity" in stderr
     assert "Traceback" not in result.output
     assert (project / "Pulumi.new-missing-flags.yaml").read_text() == (
         ROOT / "Pulumi.prod.yaml"
@@ -233,3 +239,18 @@ def test_a_flag_without_a_value_says_so() -> None:
     template = load_template(ROOT, "gpu-model")
     with pytest.raises(UsageError, match="--image needs a value"):
         template_values(template, "kubernetes", ["--image"], None)
+
+
+def test_new_help_lists_each_template_and_its_options(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 23, point 6: the options live in the templates, so --help reads them."""
+    from mlep.cli import main  # noqa: PLC0415
+
+    assert main(["-C", str(ROOT), "new", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "usage: mlep new" in out
+    for template in ("cpu-tabular-classifier", "gpu-model"):
+        assert f"{template}: " in out
+    assert "azure: --owner --application --data-sensitivity --description? --model" in out
+    assert "kubernetes: --owner --application --data-sensitivity --description? --image" in out

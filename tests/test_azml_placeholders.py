@@ -136,3 +136,45 @@ def test_a_key_vault_reference_under_a_secret_name_imports(tmp_path: Path) -> No
     deployment.write_text(DEPLOYMENT + "environment_variables:\n  DB_PASSWORD: hunter2\n")
     with pytest.raises(UsageError, match="'DB_PASSWORD' is named like a secret"):
         convert(endpoint, [deployment], values)
+
+
+# --- flags users need (issue 23, point 6) --------------------------------------------------------
+
+
+def filled_files(tmp_path: Path) -> list[str]:
+    endpoint, deployment = write(tmp_path)
+    return [str(endpoint), str(deployment), "--set", "ENDPOINT_NAME=fraud-scoring",
+            "--set", "MODEL_VERSION=8"]  # fmt: skip
+
+
+def test_import_renames_and_tags_the_endpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tags = ["--owner", "fraud-team", "--application", "fraud-detection"]
+    assert main(["import", *filled_files(tmp_path), "--name", "fraud-v2", *tags]) == 0
+    captured = capsys.readouterr()
+    loaded = YAML(typ="safe", pure=True).load(captured.out)
+    assert loaded[0]["name"] == "fraud-v2"
+    assert loaded[0]["tags"] == {"owner": "fraud-team", "application": "fraud-detection"}
+    err = " ".join(captured.err.split())
+    # The one governance tag left is not inherited silently; nor is the missing traffic.
+    assert "has no data-sensitivity tag of its own" in err
+    assert "pass --data-sensitivity VALUE" in err
+    assert (
+        "endpoint fraud-v2 takes no live traffic; once it is deployed, give it some with "
+        "`mlep traffic --stack S --endpoint fraud-v2 --set blue=100`"
+    ) in err
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--name", "Bad_Name!"], "--name Bad_Name!: names are 3-32 characters"),
+        (["--data-sensitivity", "topsecret"], "data-sensitivity must be one of public"),
+    ],
+)
+def test_bad_flag_values_are_exit_2_naming_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], flags: list[str], expected: str
+) -> None:
+    assert main(["import", *filled_files(tmp_path), *flags]) == 2
+    assert expected in " ".join(capsys.readouterr().err.split())

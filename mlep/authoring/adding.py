@@ -29,6 +29,7 @@ from mlep.engine import Plan, plan_stack, print_plan
 from mlep.errors import UsageError
 from mlep.stack.edit import append_endpoint, render_endpoint
 from mlep.stack.ref import StackRef
+from models.fields import name_error
 
 Ask = Callable[[str], str]
 EXIT_OK, EXIT_REFUSED = 0, 1
@@ -83,16 +84,59 @@ def import_endpoint(
     *,
     allow_dirty: bool = False,
     values: dict[str, str] | None = None,
+    rename: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> int:
-    """`mlep import`: convert `az ml` YAML (placeholders filled from ``values``); print the
-    spec, or add it to ``stack``."""
-    converted = convert(endpoint_file, deployment_files, values)
+    """`mlep import`: convert `az ml` YAML (placeholders filled from ``values``, renamed,
+    tagged); print the spec, or add it to ``stack``."""
+    if rename is not None and (error := name_error(rename)) is not None:
+        raise UsageError(f"--name {rename}: {error[0]}; fix: {error[1]}")
+    converted = convert(endpoint_file, deployment_files, values, rename=rename, tags=tags)
+    spec = converted.spec
     for note in converted.notes:
         err.print(f"note: {note}", markup=False)
+    _note_inherited_tags(spec, stack, err)
+    if not spec.get("traffic"):
+        first = spec["deployments"][0]["name"]
+        stack_flag = stack.name if stack is not None else "S"
+        err.print(
+            f"warning: endpoint {spec['name']} takes no live traffic; once it is deployed, "
+            f"give it some with `mlep traffic --stack {stack_flag} --endpoint {spec['name']} "
+            f"--set {first}=100`",
+            markup=False,
+        )
     if stack is None:
-        out.file.write(render_endpoint(converted.spec, 0))
+        out.file.write(render_endpoint(spec, 0))
         return EXIT_OK
-    return add_and_report(stack, converted.spec, out, err, allow_dirty=allow_dirty)
+    return add_and_report(stack, spec, out, err, allow_dirty=allow_dirty)
+
+
+GOVERNANCE_TAGS = ("owner", "application", "data-sensitivity")
+
+
+def _note_inherited_tags(spec: dict[str, Any], stack: StackRef | None, err: Console) -> None:
+    """Imported endpoints carry their governance tags knowingly: say which ones come from the
+    stack rather than the files or the flags, and how to set them."""
+    own = spec.get("tags") or {}
+    missing = [tag for tag in GOVERNANCE_TAGS if tag not in own]
+    if not missing:
+        return
+    flags = " ".join(f"--{tag} VALUE" for tag in missing)
+    if stack is None:
+        err.print(
+            f"note: endpoint {spec['name']} has no {', '.join(missing)} tag of its own: it "
+            f"takes the stack's; pass {flags} to give it its own",
+            markup=False,
+        )
+        return
+    inherited = stack.load()[1].tags
+    said = ", ".join(f"{tag}={inherited[tag]}" for tag in missing if tag in inherited)
+    err.print(
+        f"note: endpoint {spec['name']} has no {', '.join(missing)} tag of its own"
+        + (f"; it inherits {said} from {stack.file_name}" if said else "")
+        + f"; pass {flags} to give it its own",
+        markup=False,
+    )
 
 
 def add_and_report(
@@ -151,15 +195,21 @@ def template_values(
     required ones that are missing when ``ask`` is given (an interactive terminal)."""
     inputs = {item.flag: item for item in template_inputs(template, target)}
     values = _flags(given, inputs, template.name)
-    for item in inputs.values():
-        if item.name in values or not item.required:
-            continue
-        if ask is None:
-            raise UsageError(
-                f"{item.flag} is required by template {template.name!r} ({item.help}); "
-                f"fix: pass {item.flag} {item.example or 'VALUE'}"
-            )
-        values[item.name] = _prompt(item, ask)
+    missing = [i for i in inputs.values() if i.required and i.name not in values]
+    if ask is not None:
+        for item in missing:
+            values[item.name] = _prompt(item, ask)
+    elif missing:
+        # No terminal to ask at: every missing flag at once, so one more run is enough.
+        lines = "".join(
+            f"\n  {i.flag}: {i.help}" + (f" (one of {', '.join(i.choices)})" if i.choices else "")
+            for i in missing
+        )
+        command = " ".join(f"{i.flag} {_example(i)}" for i in missing)
+        raise UsageError(
+            f"template {template.name!r} needs {len(missing)} more option"
+            f"{'s' if len(missing) != 1 else ''}:{lines}\nfix: pass {command}"
+        )
     arguments = {i.name: values[i.name] for i in inputs.values() if i.kind == "argument"}
     parameters = {
         i.name: values[i.name]
@@ -192,6 +242,10 @@ def _flags(given: list[str], inputs: dict[str, Input], template: str) -> dict[st
             value = rest.pop(0)
         values[inputs[flag].name] = value
     return values
+
+
+def _example(item: Input) -> str:
+    return item.example or (item.choices[0] if item.choices else "VALUE")
 
 
 def _prompt(item: Input, ask: Ask) -> str:

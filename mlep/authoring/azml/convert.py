@@ -23,10 +23,16 @@ class Converted:
 
 
 def convert(
-    endpoint_file: Path, deployment_files: list[Path], values: dict[str, str] | None = None
+    endpoint_file: Path,
+    deployment_files: list[Path],
+    values: dict[str, str] | None = None,
+    *,
+    rename: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Converted:
     """Convert an az ml endpoint file and its deployment files into one endpoint spec, their
-    template placeholders filled from ``values`` (`--set NAME=VALUE`).
+    template placeholders filled from ``values`` (`--set NAME=VALUE`), named ``rename``
+    (`--name`) and with ``tags`` over the file's own (`--owner`, ...) when given.
 
     Raises UsageError listing every problem found, each with file:line, field, value and fix.
     """
@@ -57,6 +63,10 @@ def convert(
     endpoint.values["deployments"] = [d.ordered(DEPLOYMENT_ORDER) for d in deployments]
     check_traffic_files(endpoint)
     found.raise_if_any()
+    if rename:
+        endpoint.values["name"] = rename
+    if tags:
+        endpoint.values["tags"] = {**(endpoint.values.get("tags") or {}), **tags}
     spec = endpoint.ordered(ENDPOINT_ORDER)
     validate(spec, endpoint_source, origins, found)
     return Converted(spec, found.notes)
