@@ -9,18 +9,16 @@ tests/test_ops_keys.py keeps the copies in step.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from mlep.errors import UsageError
+from mlep.ops import arm
 from mlep.ops.arm import workspace_path
 from mlep.stack import StackFile, StackRef
 from models.endpoint import EndpointSpec
 from models.stack import AzureStackConfig, KubernetesStackConfig, StackConfig
 
-SUBSCRIPTION_KEY = "azure-native:subscriptionId"
-SUBSCRIPTION_ENV = "AZURE_SUBSCRIPTION_ID"
 # components/kubernetes/labels.py: the selector labels of a deployment's pods, its container.
 ENDPOINT_LABEL = "ml-endpoints/endpoint"
 DEPLOYMENT_LABEL = "ml-endpoints/deployment"
@@ -64,14 +62,7 @@ def check_deployment(target: Target, deployment_name: str) -> None:
 def endpoint_path(target: Target, subscription: str | None) -> str:
     """The ARM path of the endpoint (Azure stacks only)."""
     assert isinstance(target.config, AzureStackConfig)
-    found = subscription or target.stack_file.engine_config.get(SUBSCRIPTION_KEY)
-    found = found or os.environ.get(SUBSCRIPTION_ENV)
-    if not found:
-        raise UsageError(
-            f"{target.stack.file_name} does not say which subscription the workspace is in; "
-            f"fix: pass --subscription ID, set `{SUBSCRIPTION_KEY}` in the stack file, or "
-            f"export {SUBSCRIPTION_ENV}"
-        )
+    found = arm.subscription(subscription, target.stack_file.engine_config, target.stack.file_name)
     azure = target.config.azure
     workspace = workspace_path(found, azure.resource_group, azure.workspace)
     return f"{workspace}/onlineEndpoints/{target.endpoint.name}"

@@ -4,17 +4,15 @@ for Azure, where they live in Resource Manager. Bad names are UsageError (exit 2
 from __future__ import annotations
 
 import argparse
-import os
 
 from mlep.errors import UsageError
+from mlep.ops import arm
 from mlep.ops.arm import workspace_path
 from mlep.stack import StackRef
 from mlep.stack.files import StackFile
 from models.endpoint import EndpointSpec
 from models.stack import AzureStackConfig, StackConfig
 
-SUBSCRIPTION_KEY = "azure-native:subscriptionId"
-SUBSCRIPTION_ENV = "AZURE_SUBSCRIPTION_ID"
 # The bento's API behind the route (`https://<hostname>/<endpoint>/predict`; the route strips
 # the endpoint prefix: components/kubernetes/route.py).
 API_PATH = "/predict"
@@ -54,16 +52,6 @@ def endpoint_path(
     config: AzureStackConfig, stack_file: StackFile, subscription: str | None, name: str
 ) -> str:
     """The online endpoint's Resource Manager id."""
-    found = (
-        subscription
-        or stack_file.engine_config.get(SUBSCRIPTION_KEY)
-        or os.environ.get(SUBSCRIPTION_ENV)
-    )
-    if not found:
-        raise UsageError(
-            "the endpoint's live state is read from Azure Resource Manager, which needs the "
-            "workspace's subscription; fix: pass --subscription ID, set "
-            f"`{SUBSCRIPTION_KEY}` in the stack file, or export {SUBSCRIPTION_ENV}"
-        )
+    found = arm.subscription(subscription, stack_file.engine_config, stack_file.path.name)
     azure = config.azure
     return f"{workspace_path(found, azure.resource_group, azure.workspace)}/onlineEndpoints/{name}"

@@ -17,6 +17,8 @@ fix. Messages never carry a response body beyond the service's error code and me
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from azure.core.configuration import Configuration
@@ -53,6 +55,23 @@ NOT_SIGNED_IN = (
     "not signed in to Azure: no credential of DefaultAzureCredential's chain (environment, "
     f"workload identity, managed identity, Azure CLI, ...) could get a token; fix: {SIGN_IN}"
 )
+
+
+SUBSCRIPTION_KEY = "azure-native:subscriptionId"
+SUBSCRIPTION_ENV = "AZURE_SUBSCRIPTION_ID"
+
+
+def subscription(given: str | None, engine_config: Mapping[str, str], file_name: str) -> str:
+    """The workspace's subscription: ``given`` (--subscription), else the stack file's
+    `azure-native:subscriptionId`, else $AZURE_SUBSCRIPTION_ID; UsageError naming all three."""
+    found = given or engine_config.get(SUBSCRIPTION_KEY) or os.environ.get(SUBSCRIPTION_ENV)
+    if not found:
+        raise UsageError(
+            f"{file_name} does not say which subscription the workspace is in; fix: pass "
+            f"--subscription ID, set `{SUBSCRIPTION_KEY}` in the stack file, or export "
+            f"{SUBSCRIPTION_ENV}"
+        )
+    return found
 
 
 def workspace_path(subscription: str, resource_group: str, workspace: str) -> str:

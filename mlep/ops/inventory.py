@@ -39,6 +39,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mlep.errors import SourceUnavailable, UsageError
+from mlep.ops import arm
 from mlep.ops.arm import SIGN_IN, Arm, workspace_path
 from mlep.stack import StackFile, StackRef
 from models import azure_queries, prometheus_queries
@@ -49,8 +50,6 @@ NAME = "inventory"
 FORMATS = ("table", "json", "csv", "markdown")
 LIVE_WINDOW = "1h"  # the window of the observed traffic split on Kubernetes
 LAST_REQUEST = "bentoml_service_last_request_timestamp_seconds"
-SUBSCRIPTION_KEY = "azure-native:subscriptionId"
-SUBSCRIPTION_ENV = "AZURE_SUBSCRIPTION_ID"
 PROMETHEUS_FIX = "check --prometheus-url (or $MLEP_PROMETHEUS_URL) and that Prometheus is reachable"
 MESSAGE_LIMIT = 600
 # Column -> heading. Every format has these columns in this order (JSON nests them).
@@ -109,7 +108,7 @@ def live_arguments(parser: argparse.ArgumentParser) -> None:
         "--subscription",
         metavar="ID",
         help="azure: the workspace's subscription (default: the stack's "
-        f"{SUBSCRIPTION_KEY}, else ${SUBSCRIPTION_ENV})",
+        f"{arm.SUBSCRIPTION_KEY}, else ${arm.SUBSCRIPTION_ENV})",
     )
 
 
@@ -483,16 +482,7 @@ def azure_access() -> AzureAccess:
 
 
 def subscription_of(stack: Loaded, given: str | None) -> str:
-    found = (
-        given or stack.file.engine_config.get(SUBSCRIPTION_KEY) or os.environ.get(SUBSCRIPTION_ENV)
-    )
-    if not found:
-        raise UsageError(
-            f"stack {stack.ref.name} is on azure: reading it live needs its subscription; fix: "
-            f"pass --subscription ID, or set {SUBSCRIPTION_KEY} in {stack.ref.file_name} or "
-            f"${SUBSCRIPTION_ENV}"
-        )
-    return found
+    return arm.subscription(given, stack.file.engine_config, stack.ref.file_name)
 
 
 def traffic_query(endpoint: str, workspace: str) -> str:
