@@ -69,6 +69,8 @@ def declare_azure(stack: AzureStackConfig) -> dict[str, Any]:
             "id": endpoint.endpoint_id,
             "scoring_uri": endpoint.scoring_uri,
             "identity_principal_id": endpoint.principal_id,
+            # What scoring code passes to ManagedIdentityCredential(client_id=...).
+            "identity_client_id": endpoint.client_id,
             "traffic": endpoint.traffic,
             "mirror_traffic": endpoint.mirror_traffic,
             # Key Vault secret URIs of the endpoint keys (auth_mode: key); never the keys.

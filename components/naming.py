@@ -25,6 +25,12 @@ def deployment(endpoint_name: str, deployment_name: str) -> str:
     return f"{endpoint_name}-{deployment_name}"
 
 
+def environment(endpoint_name: str, deployment_name: str) -> str:
+    """Logical and Azure name of the environment registered for a deployment that gives an
+    image (its versions follow its definition: components/azure/environment.py)."""
+    return f"{endpoint_name}-{deployment_name}-env"
+
+
 def traffic(endpoint_name: str) -> str:
     """Logical name of the resource that sets an endpoint's traffic."""
     return f"{endpoint_name}-traffic"

@@ -3,10 +3,19 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, Field, StrictInt, StrictStr, model_validator
+from pydantic import (
+    AfterValidator,
+    Discriminator,
+    Field,
+    StrictInt,
+    StrictStr,
+    Tag,
+    model_validator,
+)
 
+from models.errors import MISSING
 from models.fields import (
     Bool,
     Name,
@@ -99,6 +108,86 @@ def _check_asset(value: str) -> str:
 
 
 Asset = Annotated[StrictStr, AfterValidator(_check_asset)]
+
+
+def _check_route_path(value: str) -> str:
+    if not value.startswith("/") or any(c.isspace() for c in value):
+        raise rule_error(
+            "a route path is the URL path the server answers on: it starts with / and has no "
+            "spaces",
+            "write it as the server documents it, e.g. /v1/models/half_plus_two",
+        )
+    return value
+
+
+def _check_mount_path(value: str) -> str:
+    if not value.startswith("/") or value.rstrip("/") == "" or "\0" in value:
+        raise rule_error(
+            "model_mount_path must be an absolute path inside the container, other than /",
+            "write the folder the server reads its model from, e.g. /var/tfserving-model-mount",
+        )
+    return value
+
+
+MountPath = Annotated[StrictStr, AfterValidator(_check_mount_path)]
+
+
+class Route(Spec):
+    """Where Azure ML calls an inference server of its own, for each of liveness_route,
+    readiness_route and scoring_route: a path and a container port (az ml's inference_config
+    routes; REST `Route` {path, port})."""
+
+    path: Annotated[StrictStr, AfterValidator(_check_route_path)]
+    port: Annotated[StrictInt, Field(ge=1, le=65535)]
+
+
+class InferenceConfig(Spec):
+    """The routes of a server that is not Azure ML's own (Triton, TF Serving, TorchServe,
+    plumber...): Azure ML probes liveness and readiness there and sends scoring requests."""
+
+    liveness_route: Route
+    readiness_route: Route
+    scoring_route: Route
+
+
+class ContainerEnvironment(Spec):
+    """An environment the program registers for this deployment (as az ml registers an inline
+    one): a container image and, for a server of its own, its inference_config."""
+
+    image: NonEmptyStr
+    inference_config: InferenceConfig | None = None
+
+    @model_validator(mode="after")
+    def _image_reference(self) -> Self:
+        """The image is an image reference (registry/repository[:tag][@digest])."""
+        if not _IMAGE.fullmatch(self.image):
+            raise rule_error(
+                "not a valid image reference",
+                "use REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST",
+                field="image",
+                value=self.image,
+            )
+        return self
+
+    @property
+    def pinned(self) -> bool:
+        """Whether the image names a digest, or a tag other than latest."""
+        match = _IMAGE.fullmatch(self.image)
+        return bool(match and (match["digest"] or match["tag"] not in (None, "latest")))
+
+
+# A registered environment ('azureml:NAME:VERSION', ...) or one the program registers.
+ENVIRONMENT_TAGS = ("registered", "container")
+
+
+def _environment_kind(value: Any) -> str:
+    return "container" if isinstance(value, dict | ContainerEnvironment) else "registered"
+
+
+Environment = Annotated[
+    Annotated[Asset, Tag("registered")] | Annotated[ContainerEnvironment, Tag("container")],
+    Discriminator(_environment_kind),
+]
 
 
 class CodeConfiguration(Spec):
@@ -222,14 +311,45 @@ class DeploymentSpec(Spec):
 
 
 class AzureDeploymentSpec(DeploymentSpec):
-    """A deployment on the azure target: a registered model on a managed VM size."""
+    """A deployment on the azure target: a registered model, an environment, or both, on a
+    managed VM size. Without a model, the environment's image holds it (a custom container
+    with the model baked in, or a model package's environment)."""
 
-    model: Model
-    environment: Asset | None = None
+    model: Model | None = None
+    model_mount_path: MountPath | None = None
+    environment: Environment | None = None
     code_configuration: CodeConfiguration | None = None
     instance_type: NonEmptyStr
     egress_public_network_access: NetworkAccess = "disabled"
     app_insights_enabled: Bool = True
+
+    @model_validator(mode="after")
+    def _something_to_serve(self) -> Self:
+        """A model, or an environment whose image serves one; scoring code runs in an
+        environment; a mount path needs a model to mount."""
+        if self.model is None and self.environment is None:
+            raise rule_error(
+                "a deployment needs a model, or an environment whose image serves the model",
+                "set model: azureml:NAME:VERSION (a registered model), or environment: a "
+                "registered environment or {image: ...} with the model inside the image",
+                field="model",
+                value=MISSING,
+            )
+        if self.code_configuration is not None and self.environment is None:
+            raise rule_error(
+                "scoring code runs in an environment: code_configuration needs one",
+                "set environment: azureml:NAME:VERSION, or {image: ...}",
+                field="environment",
+                value=MISSING,
+            )
+        if self.model_mount_path is not None and self.model is None:
+            raise rule_error(
+                "model_mount_path says where the model is mounted, but the deployment has no model",
+                "set model, or remove model_mount_path",
+                field="model_mount_path",
+                value=self.model_mount_path,
+            )
+        return self
 
 
 class KubernetesDeploymentSpec(DeploymentSpec):

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from pydantic_core import ErrorDetails
 
+from models.deployment import ENVIRONMENT_TAGS
 from models.errors import MISSING, ConfigError, Problem, format_path
 from models.fields import RULE, as_plain
 from models.rules import check_stack
@@ -63,7 +64,7 @@ def _problems(plain: dict[str, Any], error: ValidationError) -> list[Problem]:
         return _without_target(plain)
     problems = []
     for detail in error.errors():
-        loc = list(detail["loc"])[1:]  # without the target the discriminator puts first
+        loc = _plain_loc(detail["loc"])[1:]  # without the target the discriminator puts first
         problems.append(_misfit(target, loc, detail) or _problem(target, loc, detail))
     return problems
 
@@ -78,7 +79,7 @@ def _without_target(plain: dict[str, Any]) -> list[Problem]:
             model.model_validate({**plain, "target": target})
         except ValidationError as error:
             for detail in error.errors():
-                loc = list(detail["loc"])
+                loc = _plain_loc(detail["loc"])
                 if _misfit(target, loc, detail):
                     continue
                 problem = _problem(target, loc, detail)
@@ -86,6 +87,17 @@ def _without_target(plain: dict[str, Any]) -> list[Problem]:
                     seen.add((problem.path, problem.message))
                     problems.append(problem)
     return problems
+
+
+def _plain_loc(loc: Sequence[Any]) -> list[Any]:
+    """A pydantic error location without the tag a discriminated union puts after the field
+    (``environment.container.image`` is the user's ``environment.image``)."""
+    plain: list[Any] = []
+    for part in loc:
+        if plain and plain[-1] == "environment" and part in ENVIRONMENT_TAGS:
+            continue
+        plain.append(part)
+    return plain
 
 
 def _target_field(plain: dict[str, Any]) -> list[Problem]:

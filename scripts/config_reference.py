@@ -174,6 +174,8 @@ def _validator_rule(name: str) -> str:
         "_check_quantity": "a positive Kubernetes quantity",
         "_check_asset": "`azureml:NAME:VERSION`, an `azureml://` path or a resource id",
         "_check_email": "an email address",
+        "_check_route_path": "starts with `/`, no spaces",
+        "_check_mount_path": "an absolute path other than `/`",
     }.get(name, "")
 
 

@@ -144,6 +144,20 @@ def max() -> dict[str, Any]:
         "app_insights_enabled": True,
         "tags": {"model-family": "gbm"},
     }
+    # A custom container: the program registers its environment; the model is mounted where the
+    # server reads it.
+    container = {key: value for key, value in full.items() if key != "code_configuration"} | {
+        "name": "shadow",
+        "model_mount_path": "/var/tfserving-model-mount",
+        "environment": {
+            "image": "docker.io/tensorflow/serving:2.14.1",
+            "inference_config": {
+                "liveness_route": {"path": "/v1/models/fraud", "port": 8501},
+                "readiness_route": {"path": "/v1/models/fraud", "port": 8501},
+                "scoring_route": {"path": "/v1/models/fraud:predict", "port": 8501},
+            },
+        },
+    }
     stack["endpoints"] = [
         {
             "name": "fraud-scoring",
@@ -151,7 +165,7 @@ def max() -> dict[str, Any]:
             "auth_mode": "key",
             "public_network_access": "disabled",
             "tags": {"owner": "fraud-oncall"},
-            "deployments": [full, full | {"name": "green"}, full | {"name": "shadow"}],
+            "deployments": [full, full | {"name": "green"}, container],
             "traffic": {"blue": 75, "green": 25, "shadow": 0},
             "mirror_traffic": {"shadow": 20},
             "alerts": dict(MAX_ALERTS),

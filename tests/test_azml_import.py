@@ -190,9 +190,9 @@ def test_aad_token_endpoint_keeps_mirror_traffic() -> None:
 def test_identity_is_dropped_with_a_note_about_the_endpoint_identity() -> None:
     assert mirror().notes == [
         f"{MIRROR / 'endpoint.yml'}:5: identity dropped: this project gives each endpoint its "
-        "own user-assigned managed identity, with AcrPull on the workspace registry and "
-        "Storage Blob Data Reader on its storage; grant anything else the scoring code needs "
-        "to that identity"
+        "own user-assigned identity (AcrPull on the workspace registry, Storage Blob Data "
+        "Reader on its storage); grant what the scoring code needs to that identity (its "
+        "client id is the stack output `endpoints.NAME.identity_client_id`)"
     ]
 
 
@@ -278,9 +278,22 @@ def test_rejects_an_inline_model_naming_the_register_command() -> None:
         f"  {BAD / 'inline-model.yml'}:4: model = {{'path': '../model-1/model/'}}\n"
         "    error: an inline model is uploaded by the az ml CLI when it creates the "
         "deployment; this project references registered models only\n"
-        "    fix:   register it first (`az ml model create --name blue-model --version 1 "
-        f"--path {AZML / 'model-1' / 'model'}`) and set model: azureml:blue-model:1\n"
+        "    fix:   register it first (`az ml model create --name blue-model "
+        f"--path {AZML / 'model-1' / 'model'}` prints the version it registers) and set "
+        "model: azureml:blue-model:VERSION with that version\n"
     ) in message
+
+
+def test_an_inline_models_version_is_the_files_never_invented(tmp_path: Path) -> None:
+    inline = DEPLOYMENT.replace(
+        "model: azureml:credit-model:1\n",
+        "model:\n  name: half-plus-two\n  version: 3\n  path: ./model\n",
+    )
+    message = import_error(*files(tmp_path, deployment=inline))
+    assert (
+        "register it first (`az ml model create --name half-plus-two --version 3 --path "
+        f"{tmp_path / 'model'}`) and set model: azureml:half-plus-two:3\n"
+    ) in message + "\n"
 
 
 def test_rejects_a_local_code_folder_naming_the_register_command() -> None:
@@ -289,8 +302,9 @@ def test_rejects_a_local_code_folder_naming_the_register_command() -> None:
         f"  {BAD / 'inline-model.yml'}:7: code_configuration.code = '../model-1/onlinescoring/'\n"
         "    error: a local code folder is uploaded by the az ml CLI when it creates the "
         "deployment; this project references registered code assets only\n"
-        "    fix:   register it first (`az ml code create --name blue-code --version 1 --path "
-        f"{AZML / 'model-1' / 'onlinescoring'}`) and set code: azureml:blue-code:1\n"
+        "    fix:   register it first (`az ml code create --name blue-code --path "
+        f"{AZML / 'model-1' / 'onlinescoring'}` prints the version it registers) and set "
+        "code: azureml:blue-code:VERSION with that version\n"
     ) in message
 
 
@@ -298,10 +312,10 @@ def test_rejects_an_inline_environment_naming_the_register_command() -> None:
     message = import_error(BAD / "endpoint.yml", BAD / "inline-model.yml")
     assert message.startswith("cannot import the az ml files: 3 problems\n")
     assert (
-        "    fix:   register it first (`az ml environment create --name blue-env --version 1 "
+        "    fix:   register it first (`az ml environment create --name blue-env "
         "--image mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu20.04:latest --conda-file "
-        f"{AZML / 'model-1' / 'environment' / 'conda.yaml'}`) and set "
-        "environment: azureml:blue-env:1"
+        f"{AZML / 'model-1' / 'environment' / 'conda.yaml'}` prints the version it registers) "
+        "and set environment: azureml:blue-env:VERSION with that version"
     ) in message
     assert f"  {BAD / 'inline-model.yml'}:9: environment = {{'conda_file': " in message
 
@@ -438,11 +452,20 @@ def test_rejects_a_registry_environment_label(tmp_path: Path) -> None:
     ) in message
 
 
-def test_rejects_a_custom_model_mount_path(tmp_path: Path) -> None:
-    message = import_error(*files(tmp_path, deployment=DEPLOYMENT + "model_mount_path: /m\n"))
-    assert "    fix:   remove model_mount_path and read the model from the AZUREML_MODEL_DIR" in (
-        message
-    )
+def test_a_model_mount_path_is_kept(tmp_path: Path) -> None:
+    text = DEPLOYMENT + "model_mount_path: /var/tfserving-model-mount\n"
+    endpoint, deployment = files(tmp_path, deployment=text)
+    spec = convert(endpoint, [deployment]).spec
+    assert spec["deployments"][0]["model_mount_path"] == "/var/tfserving-model-mount"
+
+
+def test_a_relative_model_mount_path_points_at_its_line(tmp_path: Path) -> None:
+    message = import_error(*files(tmp_path, deployment=DEPLOYMENT + "model_mount_path: m\n"))
+    assert (
+        f"  {tmp_path / 'deployment.yml'}:7: model_mount_path = 'm'\n"
+        "    error: model_mount_path must be an absolute path inside the container, other "
+        "than /\n"
+    ) in message
 
 
 def test_rejects_traffic_to_a_deployment_without_a_file() -> None:

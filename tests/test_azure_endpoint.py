@@ -439,7 +439,9 @@ def test_resources_live_in_the_configured_workspace() -> None:
 def test_stack_output_describes_each_endpoint() -> None:
     outputs = dict(scenario_run("max").outputs["endpoints"]["fraud-scoring"])
     endpoint_id = f"{workspace_id('rg-ml-prod', 'mlw-prod')}/onlineEndpoints/fraud-scoring"
-    assert uuid.UUID(outputs.pop("identity_principal_id"))
+    principal = uuid.UUID(outputs.pop("identity_principal_id"))
+    # The identity's client id (what ManagedIdentityCredential takes), not its principal id.
+    assert uuid.UUID(outputs.pop("identity_client_id")) != principal
     namespace = scenario("max")
     (spec,) = [e for e in namespace["endpoints"] if e["name"] == "fraud-scoring"]
     assert outputs.pop("tags") == {**namespace["tags"], **spec.get("tags", {})}

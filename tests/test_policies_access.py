@@ -272,12 +272,21 @@ def test_gov02_passes_registered_models(model: str) -> None:
         f"{WORKSPACE_ID}/datastores/models",
         7.0,
         True,
-        ABSENT,
     ],
-    ids=["relative", "file", "url", "empty", "resource-id-not-a-model", "number", "bool", "absent"],
+    ids=["relative", "file", "url", "empty", "resource-id-not-a-model", "number", "bool"],
 )
 def test_gov02_reports_inline_or_missing_models(model: Any) -> None:
     (message,) = check(GOV02, *deployment_with_model(model), 1, "GOV-02")
+    assert "'blue'" in message
+
+
+def test_gov02_passes_a_deployment_whose_environment_serves_the_model() -> None:
+    # A custom container with the model in its image, or a model package's environment.
+    resource_type, props = deployment_with_model(ABSENT)
+    assert props["properties"]["environmentId"]
+    check(GOV02, resource_type, props, 0)
+    without = changed(props, "properties", "environmentId", to=ABSENT)
+    (message,) = check(GOV02, resource_type, without, 1, "GOV-02")
     assert "'blue'" in message
 
 

@@ -305,6 +305,13 @@ AZURE: dict[str, dict[str, Any]] = {
         },
         "tags": TAGS,
     },
+    "azure-native:machinelearningservices:EnvironmentVersion": {
+        "resourceGroupName": "rg-ml",
+        "workspaceName": "mlw",
+        "name": "fraud-scoring-shadow-env",
+        "version": "cb5aac447186",
+        "properties": {"image": "docker.io/tensorflow/serving:2.14.1", "osType": "Linux"},
+    },
     WORKBOOK: {
         "resourceGroupName": "rg-ml",
         "resourceName": "d37ce85f-1f45-5554-ae20-369445e28bdb",
@@ -429,6 +436,14 @@ AZURE_FACTS = [
         (ONLINE_DEPLOYMENT, name, "other", "replace")
         for name in ("resourceGroupName", "workspaceName", "endpointName", "deploymentName")
     ),
+    # .../workspaces/{workspaceName}/environments/{name}/versions/{version}: the program derives
+    # the version from the image and routes (components/azure/environment.py), so another image
+    # is a new version, which replaces; the old one is kept (retain_on_delete).
+    *(
+        ("azure-native:machinelearningservices:EnvironmentVersion", name, "other", "replace")
+        for name in ("resourceGroupName", "workspaceName", "name", "version")
+    ),
+    ("azure-native:machinelearningservices:EnvironmentVersion", "properties.tags", {}, "update"),
     # location: common-types/resource-management/v3/types.json TrackedResource marks it
     # x-ms-mutability [read, create]; mfe.json's OnlineEndpointTrackedResource and
     # OnlineDeploymentTrackedResource are TrackedResources.

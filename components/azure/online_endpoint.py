@@ -43,10 +43,11 @@ from components.azure.arm import literal
 from components.azure.autoscale import create_autoscale
 from components.azure.dashboard import create_dashboard
 from components.azure.diagnostics import create_diagnostics
+from components.azure.environment import register_environment
 from components.azure.identity import create_identity
 from components.azure.keys import store_endpoint_keys
 from components.azure.workspace import Workspace
-from models.deployment import AzureDeploymentSpec, Probe
+from models.deployment import AzureDeploymentSpec, ContainerEnvironment, Probe
 from models.endpoint import AzureEndpointSpec
 from models.stack import AzureSettings
 
@@ -82,6 +83,7 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
     endpoint_id: pulumi.Output[str]
     scoring_uri: pulumi.Output[str]
     principal_id: pulumi.Output[str]
+    client_id: pulumi.Output[str]
     traffic: pulumi.Output[dict[str, int]]
     mirror_traffic: pulumi.Output[dict[str, int]]
     key_secret_uris: dict[str, pulumi.Output[str]]
@@ -120,6 +122,7 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         self.endpoint_id = endpoint.id
         self.scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri or "")
         self.principal_id = identity.identity.principal_id
+        self.client_id = identity.identity.client_id
         self.traffic = pulumi.Output.from_input(dict(spec.traffic))
         self.mirror_traffic = pulumi.Output.from_input(dict(spec.mirror_traffic))
         self.register_outputs(
@@ -128,6 +131,7 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
                 "endpoint_id": self.endpoint_id,
                 "scoring_uri": self.scoring_uri,
                 "principal_id": self.principal_id,
+                "client_id": self.client_id,
                 "traffic": self.traffic,
                 "mirror_traffic": self.mirror_traffic,
                 "key_secret_uris": self.key_secret_uris,
@@ -167,6 +171,18 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
         deployment: AzureDeploymentSpec,
         identity_roles: list[authorization.RoleAssignment],
     ) -> ml.OnlineDeployment:
+        environment_id: pulumi.Input[str] | None = None
+        if isinstance(deployment.environment, ContainerEnvironment):
+            environment_id = register_environment(
+                self._spec.name,
+                deployment.name,
+                deployment.environment,
+                workspace=self._workspace,
+                tags={**self._tags, **deployment.tags},
+                parent=self,
+            ).id
+        elif deployment.environment:
+            environment_id = asset_id(deployment.environment, "environments", self._workspace.id)
         return ml.OnlineDeployment(
             naming.deployment(self._spec.name, deployment.name),
             deployment_name=deployment.name,
@@ -176,7 +192,7 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
             location=self._workspace.location,
             kind="Managed",
             sku=ml.SkuArgs(name="Default", capacity=deployment.replicas),
-            properties=_deployment_properties(deployment, self._workspace.id),
+            properties=_deployment_properties(deployment, environment_id, self._workspace.id),
             tags={**self._tags, **deployment.tags},
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -321,19 +337,18 @@ class AzureOnlineEndpoint(pulumi.ComponentResource):
 
 
 def _deployment_properties(
-    deployment: AzureDeploymentSpec, workspace_id: pulumi.Output[str]
+    deployment: AzureDeploymentSpec,
+    environment_id: pulumi.Input[str] | None,
+    workspace_id: pulumi.Output[str],
 ) -> ml.ManagedOnlineDeploymentArgs:
     """An OnlineDeployment's properties: the `az ml` deployment YAML in the API's words."""
     code = deployment.code_configuration
     return ml.ManagedOnlineDeploymentArgs(
         endpoint_compute_type="Managed",
-        model=asset_id(deployment.model, "models", workspace_id),
+        model=asset_id(deployment.model, "models", workspace_id) if deployment.model else None,
+        model_mount_path=deployment.model_mount_path,
         instance_type=deployment.instance_type,
-        environment_id=(
-            asset_id(deployment.environment, "environments", workspace_id)
-            if deployment.environment
-            else None
-        ),
+        environment_id=environment_id,
         code_configuration=(
             ml.CodeConfigurationArgs(
                 code_id=asset_id(code.code, "codes", workspace_id),

@@ -74,6 +74,10 @@ _AZURE_FORCE_NEW: dict[str, frozenset[str]] = {
     kind: frozenset(names.split())
     for kind, names in {
         "applicationinsights:Workbook": "resourceGroupName resourceName location",
+        # A proxy resource: no location (EnvironmentVersion, 2025-12-01 mfe.json).
+        "machinelearningservices:EnvironmentVersion": (
+            "resourceGroupName workspaceName name version"
+        ),
         "machinelearningservices:OnlineEndpoint": (
             "resourceGroupName workspaceName endpointName location"
         ),

@@ -102,6 +102,10 @@ _ID_PATHS: dict[str, Callable[[dict[str, Any], str], str]] = {
         f"{_ML_WORKSPACE}/{s.get('workspaceName')}/onlineEndpoints/{s.get('endpointName')}"
         f"/deployments/{s.get('deploymentName', n)}"
     ),
+    "azure-native:machinelearningservices:EnvironmentVersion": lambda s, n: (
+        f"{_ML_WORKSPACE}/{s.get('workspaceName')}/environments/{s.get('name', n)}"
+        f"/versions/{s.get('version')}"
+    ),
     "azure-native:resources:Deployment": lambda s, n: (
         f"Microsoft.Resources/deployments/{s.get('deploymentName', n)}"
     ),

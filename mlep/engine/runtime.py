@@ -57,6 +57,7 @@ class Registration:
     # Recorded for tests; not part of the plan document (the contract fixes its keys).
     ignore_changes: list[str] = field(default_factory=list)
     deleted_with: str | None = None
+    retain_on_delete: bool = False
     # The alias types (or URNs) the engine would match state against.
     aliases: list[str] = field(default_factory=list)
 
@@ -97,6 +98,7 @@ class _Recorder:
             inputs=wire_to_plain(inputs),
             ignore_changes=list(request.ignoreChanges),
             deleted_with=request.deletedWith or None,
+            retain_on_delete=bool(request.retainOnDelete),
             aliases=[alias.spec.type or alias.urn for alias in request.aliases],
         )
         with self._lock:

@@ -125,6 +125,8 @@ def _registered_models(args: ResourceValidationArgs, report: ReportViolation) ->
     model = get(args.props, "properties", "model")
     if model is UNKNOWN:
         return
+    if model is None and get(args.props, "properties", "environmentId") is not None:
+        return  # the environment's image serves the model (a custom container, a package)
     if not (isinstance(model, str) and registered_model(model)):
         report(
             f"deployment {get(args.props, 'deploymentName')!r} uses model {model!r}; prod "
@@ -137,7 +139,8 @@ def _registered_models(args: ResourceValidationArgs, report: ReportViolation) ->
 registered_models = resource_policy(
     "gov-02-registered-models",
     description="Prod deployments reference registered models (an azureml: asset, a registry "
-    "path or a model resource id), never inline paths (GOV-02). Prod only.",
+    "path or a model resource id), never inline paths; a deployment without a model runs an "
+    "environment whose image serves it (GOV-02). Prod only.",
     level=ADVISORY,
     severity=Severity.MEDIUM,
     remediation="Register the model (`az ml model create`) and set the deployment's model to "

@@ -9,8 +9,15 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
 
-from mlep.authoring.azml.fields import check_fields
-from mlep.authoring.azml.files import AzmlFile, Loc
+from mlep.authoring.azml.fields import (
+    INFERENCE_FIELDS,
+    INLINE_ENVIRONMENT,
+    INLINE_ENVIRONMENT_FIELDS,
+    ROUTE_FIELDS,
+    check_fields,
+    drop,
+)
+from mlep.authoring.azml.files import AzmlFile, Loc, plain
 from mlep.authoring.azml.spec import Spec
 
 # Asset references that name no exact version: azureml:NAME@LABEL, azureml:NAME and
@@ -30,8 +37,7 @@ def convert_model(spec: Spec) -> None:
             ("model",),
             "an inline model is uploaded by the az ml CLI when it creates the deployment; "
             "this project references registered models only",
-            f"register it first (`az ml model create --name {asset} --version 1{options}`) "
-            f"and set model: azureml:{asset}:1",
+            _register("model", asset, model.get("version"), options),
             model,
         )
     elif model is not None and _pinned(file, ("model",), model, "model"):
@@ -39,24 +45,75 @@ def convert_model(spec: Spec) -> None:
 
 
 def convert_environment(spec: Spec) -> None:
+    """A registered environment as written; an inline image (and its inference_config) for the
+    program to register; an inline environment it cannot register refused."""
     file, environment = spec.file, spec.file.data.get("environment")
     if isinstance(environment, CommentedMap):
-        asset = environment.get("name") or f"{_name(file)}-env"
-        image, conda = environment.get("image"), environment.get("conda_file")
-        options = f" --image {image}" if image else ""
-        if conda:
-            options += f" --conda-file {_local_path(file, conda)}"
-        file.problem(
-            ("environment",),
-            "an inline environment is built by the az ml CLI when it creates the deployment; "
-            "this project references registered environments only",
-            f"register it first (`az ml environment create --name {asset} --version 1"
-            f"{options or ' --file environment.yml'}`) and set "
-            f"environment: azureml:{asset}:1",
-            environment,
+        check_fields(
+            file, ("environment",), environment, INLINE_ENVIRONMENT_FIELDS, "an environment"
         )
+        if (
+            environment.get("conda_file")
+            or environment.get("build")
+            or not environment.get("image")
+        ):
+            _refuse_inline_environment(file, environment)
+        else:
+            _container(spec, environment)
     elif environment is not None and _pinned(file, ("environment",), environment, "environment"):
         spec.carry("environment", environment)
+
+
+def _container(spec: Spec, environment: CommentedMap) -> None:
+    """An image environment: its image and inference_config carried, the rest noted."""
+    file = spec.file
+    loc = ("environment",)
+    config = environment.get("inference_config")
+    if isinstance(config, CommentedMap):
+        check_fields(file, (*loc, "inference_config"), config, INFERENCE_FIELDS, "inference_config")
+        for route in INFERENCE_FIELDS:
+            if isinstance(config.get(route), CommentedMap):
+                check_fields(
+                    file, (*loc, "inference_config", route), config[route], ROUTE_FIELDS, route
+                )
+    os_type = environment.get("os_type")
+    if os_type is not None and str(os_type).lower() != "linux":
+        file.problem(
+            (*loc, "os_type"),
+            "managed online deployments run Linux containers",
+            "build a Linux image and remove os_type (or set it to linux)",
+            os_type,
+        )
+    kept = {key: environment[key] for key in ("image", "inference_config") if key in environment}
+    spec.values["environment"] = plain(kept)
+    spec.record("environment", kept, loc)
+    drop(file, INLINE_ENVIRONMENT, loc)
+    image = environment.get("image")
+    if isinstance(image, str) and not _pinned_image(image):
+        file.note(
+            (*loc, "image"),
+            f"environment.image {image!r} names no tag or the tag latest: the image it runs "
+            "can change under the same name; pin a tag or a digest (REPOSITORY@sha256:...)",
+        )
+
+
+def _refuse_inline_environment(file: AzmlFile, environment: CommentedMap) -> None:
+    asset = environment.get("name") or f"{_name(file)}-env"
+    image, conda = environment.get("image"), environment.get("conda_file")
+    options = f" --image {image}" if image else ""
+    if conda:
+        options += f" --conda-file {_local_path(file, conda)}"
+    build = environment.get("build")
+    if isinstance(build, CommentedMap) and build.get("path"):
+        options += f" --build-context {_local_path(file, build['path'])}"
+    file.problem(
+        ("environment",),
+        "an inline environment built from a conda file or a build context is built by the "
+        "az ml CLI when it creates the deployment; this project registers image "
+        "environments only, and references the others",
+        _register("environment", asset, environment.get("version"), options or " --file ENV.yml"),
+        environment,
+    )
 
 
 def convert_code(spec: Spec) -> None:
@@ -75,8 +132,7 @@ def convert_code(spec: Spec) -> None:
             ("code_configuration", "code"),
             "a local code folder is uploaded by the az ml CLI when it creates the deployment; "
             "this project references registered code assets only",
-            f"register it first (`az ml code create --name {asset} --version 1 --path "
-            f"{_local_path(file, path)}`) and set code: azureml:{asset}:1",
+            _register("code", asset, None, f" --path {_local_path(file, path)}"),
             path,
         )
     elif path is None or _pinned(file, ("code_configuration", "code"), path, "code"):
@@ -110,6 +166,29 @@ def _pinned(file: AzmlFile, loc: Loc, value: Any, kind: str) -> bool:
         value,
     )
     return False
+
+
+def _register(kind: str, asset: Any, version: Any, options: str) -> str:
+    """The fix for an inline asset: the command that registers it, and the reference to set.
+    The version is the file's; without one, the one az ml registers (never invented here)."""
+    field = "code" if kind == "code" else kind
+    if version is not None:
+        return (
+            f"register it first (`az ml {kind} create --name {asset} --version {version}"
+            f"{options}`) and set {field}: azureml:{asset}:{version}"
+        )
+    return (
+        f"register it first (`az ml {kind} create --name {asset}{options}` prints the version "
+        f"it registers) and set {field}: azureml:{asset}:VERSION with that version"
+    )
+
+
+def _pinned_image(image: str) -> bool:
+    """Whether an image reference names a digest, or a tag other than latest."""
+    if "@" in image:
+        return True
+    last = image.rsplit("/", 1)[-1]
+    return ":" in last and last.rsplit(":", 1)[1] != "latest"
 
 
 def _name(file: AzmlFile) -> str:

@@ -11,6 +11,7 @@ from mlep.authoring.azml.endpoint import check_traffic_files, convert_endpoint
 from mlep.authoring.azml.fields import DEPLOYMENT_ORDER, ENDPOINT_ORDER
 from mlep.authoring.azml.files import Findings, load
 from mlep.authoring.azml.spec import Origins, Spec, validate
+from mlep.authoring.azml.variables import identity_dependents
 from mlep.errors import UsageError
 
 
@@ -62,6 +63,7 @@ def convert(
     ]
     endpoint.values["deployments"] = [d.ordered(DEPLOYMENT_ORDER) for d in deployments]
     check_traffic_files(endpoint)
+    identity_dependents(endpoint_source, deployment_sources)
     found.raise_if_any()
     if rename:
         endpoint.values["name"] = rename

@@ -8,8 +8,8 @@ from ruamel.yaml.comments import CommentedMap
 
 from mlep.authoring.azml.assets import convert_code, convert_environment, convert_model
 from mlep.authoring.azml.fields import (
+    DEPLOYMENT,
     DEPLOYMENT_FIELDS,
-    OUTPUT_ONLY,
     PROBE_FIELDS,
     REQUEST_FIELDS,
     check_fields,
@@ -26,6 +26,7 @@ from mlep.authoring.azml.variables import check_secrets
 # Fields taken over as they are (their names and values are the spec's).
 _CARRIED = (
     "name",
+    "model_mount_path",
     "instance_type",
     "instance_count",
     "liveness_probe",
@@ -69,23 +70,13 @@ def convert_deployment(spec: Spec, endpoint: Any) -> Spec:
             spec.carry(key, data[key])
             spec.values[key] = texts(file, (key,), spec.values[key])
     check_secrets(file)
-    drop(file, ("description", "properties", "data_collector", "private_network_connection"))
-    drop(file, OUTPUT_ONLY)
+    drop(file, DEPLOYMENT)
     note_defaults(file, "deployment")
     return spec
 
 
 def _reject_unsupported(file: AzmlFile) -> None:
-    """Kubernetes online deployments, and a model mount path the scoring code may rely on."""
-    if file.data.get("model_mount_path") is not None:
-        file.problem(
-            ("model_mount_path",),
-            "a custom model mount path is not supported: the model is mounted at the default "
-            "path, so scoring code that reads from model_mount_path would not find it",
-            "remove model_mount_path and read the model from the AZUREML_MODEL_DIR "
-            "environment variable in the scoring script",
-            file.data["model_mount_path"],
-        )
+    """Kubernetes online deployments."""
     for key in ("type", "resources"):
         value = file.data.get(key)
         if value is None or (key == "type" and str(value).lower() == "managed"):

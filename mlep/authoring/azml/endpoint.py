@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from mlep.authoring.azml.fields import (
+    ENDPOINT,
     ENDPOINT_FIELDS,
-    OUTPUT_ONLY,
     check_fields,
     drop,
     lower,
@@ -24,13 +24,6 @@ def convert_endpoint(file: AzmlFile, origins: Origins) -> Spec:
     if data.get("name") is None:
         file.problem(("name",), "the endpoint has no name", "add `name: ...` to the endpoint file")
     _reject_kubernetes(file)
-    if data.get("identity") is not None:
-        file.note(
-            ("identity",),
-            "identity dropped: this project gives each endpoint its own user-assigned managed "
-            "identity, with AcrPull on the workspace registry and Storage Blob Data Reader on "
-            "its storage; grant anything else the scoring code needs to that identity",
-        )
     for key in ("name", "description", "auth_mode", "public_network_access", "tags"):
         if data.get(key) is not None:
             spec.carry(key, data[key])
@@ -38,7 +31,7 @@ def convert_endpoint(file: AzmlFile, origins: Origins) -> Spec:
         if data.get(key):
             spec.carry(key, data[key])
     _normalise(spec)
-    drop(file, ("properties", "kind", *OUTPUT_ONLY, "scoring_uri", "openapi_uri", "location"))
+    drop(file, ENDPOINT)
     note_defaults(file, "endpoint")
     if not data.get("traffic"):
         file.note(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap
@@ -26,6 +27,7 @@ ENDPOINT_ORDER = (
 DEPLOYMENT_ORDER = (
     "name",
     "model",
+    "model_mount_path",
     "environment",
     "code_configuration",
     "instance_type",
@@ -40,20 +42,200 @@ DEPLOYMENT_ORDER = (
     "tags",
 )
 
-# Fields `az ml ... show` writes back; they describe a live resource, not a wanted state.
-OUTPUT_ONLY = ("id", "provisioning_state", "creation_context")
-ENDPOINT_FIELDS = (
-    *(f for f in ENDPOINT_ORDER if f != "deployments"),
-    *OUTPUT_ONLY,
-    *("$schema", "identity", "properties", "kind", "compute"),
-    *("scoring_uri", "openapi_uri", "location"),
+
+@dataclass(frozen=True)
+class AzmlField:
+    """An az ml field and what import does with it (the README's table says the same words).
+
+    ``dropped``: import leaves it out with the note "<name> dropped: <does>"; ``silent``: it is
+    left out without a note (it says nothing about the endpoint)."""
+
+    name: str
+    does: str
+    dropped: bool = False
+    silent: bool = False
+
+
+_SHOWN = "an output of `az ml ... show`, not a setting"
+
+# Every field of an az ml online endpoint file (managedOnlineEndpoint.schema.json, the
+# Kubernetes one's `compute`, and what `az ml online-endpoint show` adds).
+ENDPOINT = (
+    AzmlField("$schema", "ignored: it names the schema the file follows", silent=True),
+    AzmlField("name", "kept; `--name NEW` imports the endpoint under another name"),
+    AzmlField("description", "kept"),
+    AzmlField(
+        "tags",
+        "kept, values as strings; `--owner`, `--application`, `--data-sensitivity` set the "
+        "governance tags over them",
+    ),
+    AzmlField(
+        "auth_mode",
+        "kept (`AMLToken` becomes `aml_token`); omitted, a note says this project's default "
+        "is `aad_token` where az ml's is `key`",
+    ),
+    AzmlField(
+        "public_network_access",
+        "kept; omitted, a note says this project's default is `disabled` where az ml's is "
+        "`enabled`",
+    ),
+    AzmlField(
+        "traffic",
+        "kept; every deployment it names needs its file; omitted or empty, a warning gives "
+        "the `mlep traffic` command",
+    ),
+    AzmlField("mirror_traffic", "kept"),
+    AzmlField(
+        "identity",
+        "this project gives each endpoint its own user-assigned identity (AcrPull on the "
+        "workspace registry, Storage Blob Data Reader on its storage); grant what the scoring "
+        "code needs to that identity (its client id is the stack output "
+        "`endpoints.NAME.identity_client_id`)",
+        dropped=True,
+    ),
+    AzmlField(
+        "compute",
+        "refused: a Kubernetes online endpoint (attached compute); this project serves on "
+        "Kubernetes with its kubernetes target",
+    ),
+    AzmlField("kind", "`kubernetes` refused as `compute` is; otherwise " + _SHOWN, dropped=True),
+    AzmlField(
+        "properties",
+        "free-form resource properties have no equivalent in the spec",
+        dropped=True,
+    ),
+    *(
+        AzmlField(name, _SHOWN, dropped=True)
+        for name in (
+            "id",
+            "provisioning_state",
+            "creation_context",
+            "scoring_uri",
+            "openapi_uri",
+            "location",
+        )
+    ),
 )
-DEPLOYMENT_FIELDS = (
-    *(f for f in DEPLOYMENT_ORDER if f != "autoscale"),
-    *OUTPUT_ONLY,
-    *("$schema", "endpoint_name", "scale_settings", "description", "properties"),
-    *("data_collector", "private_network_connection", "model_mount_path", "type", "resources"),
+
+# Every field of an az ml online deployment file (managedOnlineDeployment.schema.json, the
+# Kubernetes one's `type` and `resources`, and what `az ml online-deployment show` adds).
+DEPLOYMENT = (
+    AzmlField("$schema", "ignored: it names the schema the file follows", silent=True),
+    AzmlField("name", "kept"),
+    AzmlField("endpoint_name", "checked: it names the endpoint file's endpoint", silent=True),
+    AzmlField(
+        "model",
+        "a registered model (`azureml:NAME:VERSION`, a registry path, a resource id) kept as "
+        "written; a label or no version refused (pin it); an inline model refused with the "
+        "`az ml model create` command for it; omitted, the environment's image serves the "
+        "model (a custom container, a model package)",
+    ),
+    AzmlField("model_mount_path", "kept: where a custom container finds the model"),
+    AzmlField(
+        "environment",
+        "a registered environment kept as written; an inline `image` (with its "
+        "`inference_config` routes) kept, and the program registers it as "
+        "`ENDPOINT-DEPLOYMENT-env`, versioned by its definition; an inline `conda_file` or "
+        "`build` refused with the `az ml environment create` command",
+    ),
+    AzmlField(
+        "code_configuration",
+        "a registered code asset kept; a local folder refused with the `az ml code create` command",
+    ),
+    AzmlField("instance_type", "kept"),
+    AzmlField("instance_count", "kept"),
+    AzmlField(
+        "scale_settings",
+        "`default`: the fixed instance_count; `target_utilization` becomes `autoscale` on CPU "
+        "(Azure Monitor autoscale), `polling_interval` dropped with a note",
+    ),
+    AzmlField(
+        "request_settings",
+        "kept; `max_queue_wait_ms` (deprecated by az ml) dropped with a note",
+    ),
+    AzmlField("liveness_probe", "kept"),
+    AzmlField("readiness_probe", "kept"),
+    AzmlField(
+        "environment_variables",
+        "kept, numbers and booleans as strings; a value that is a credential, or a secret's "
+        "name with a value that is not a Key Vault reference, refused",
+    ),
+    AzmlField(
+        "egress_public_network_access",
+        "kept; omitted, a note says this project's default is `disabled` where az ml's is "
+        "`enabled`",
+    ),
+    AzmlField(
+        "app_insights_enabled",
+        "kept; omitted, a note says this project's default is `true` where az ml's is `false`",
+    ),
+    AzmlField("tags", "kept, values as strings"),
+    AzmlField(
+        "data_collector",
+        "this project does not manage model data collection, and each `pulumi up` that "
+        "changes the deployment sends its whole definition (a PUT) without a data collector: "
+        "one set up by hand (az ml, the portal) would be switched off then",
+        dropped=True,
+    ),
+    AzmlField(
+        "description",
+        "deployments carry no description in the spec (the endpoint does)",
+        dropped=True,
+    ),
+    AzmlField(
+        "properties",
+        "free-form resource properties have no equivalent in the spec",
+        dropped=True,
+    ),
+    AzmlField(
+        "private_network_connection",
+        "the legacy network isolation flag; egress is governed by "
+        "egress_public_network_access (default disabled)",
+        dropped=True,
+    ),
+    AzmlField(
+        "type",
+        "`managed` accepted; `kubernetes` refused (a Kubernetes online deployment)",
+        silent=True,
+    ),
+    AzmlField("resources", "refused: Kubernetes online deployments only"),
+    *(
+        AzmlField(name, _SHOWN, dropped=True)
+        for name in ("id", "provisioning_state", "creation_context")
+    ),
 )
+
+# An inline environment in a deployment file (az ml's environment schema).
+INLINE_ENVIRONMENT = (
+    AzmlField("image", "kept: the image the program registers the environment with"),
+    AzmlField(
+        "inference_config",
+        "kept: `liveness_route`, `readiness_route`, `scoring_route`, each `{path, port}`",
+    ),
+    AzmlField(
+        "name",
+        "the program names it `ENDPOINT-DEPLOYMENT-env` (register it yourself and reference "
+        "it to keep a name)",
+        dropped=True,
+    ),
+    AzmlField(
+        "version",
+        "the program versions it by its definition, so a changed image is a new version",
+        dropped=True,
+    ),
+    AzmlField("description", "the program describes what registered it", dropped=True),
+    AzmlField("tags", "the program tags it with the deployment's tags", dropped=True),
+    AzmlField("os_type", "`linux` accepted (managed online deployments run Linux)", silent=True),
+    AzmlField("conda_file", "refused: register the environment (`az ml environment create`)"),
+    AzmlField("build", "refused: register the environment (`az ml environment create`)"),
+)
+ROUTE_FIELDS = ("path", "port")
+INFERENCE_FIELDS = ("liveness_route", "readiness_route", "scoring_route")
+
+ENDPOINT_FIELDS = tuple(field.name for field in ENDPOINT)
+DEPLOYMENT_FIELDS = tuple(field.name for field in DEPLOYMENT)
+INLINE_ENVIRONMENT_FIELDS = tuple(field.name for field in INLINE_ENVIRONMENT)
+
 PROBE_FIELDS = ("initial_delay", "period", "timeout", "success_threshold", "failure_threshold")
 REQUEST_FIELDS = (
     "request_timeout_ms",
@@ -67,16 +249,6 @@ SCALE_FIELDS = (
     "polling_interval",
     "target_utilization_percentage",
 )
-
-# Dropped fields, and why: nothing in the spec (or the project) corresponds to them.
-_DROPPED = {
-    "properties": "free-form resource properties have no equivalent in the spec",
-    "description": "deployments carry no description in the spec (the endpoint does)",
-    "data_collector": "model data collection is not managed by this project; set it up "
-    "after deployment if you need it",
-    "private_network_connection": "the legacy network isolation flag; egress is governed by "
-    "egress_public_network_access (default disabled)",
-}
 
 # Where az ml and this project default differently, an omitted field changes meaning: say so.
 # (field, az ml default, our default, what to write to keep the az ml behaviour)
@@ -113,15 +285,15 @@ def check_fields(
         file.problem((*loc, key), f"unknown field {key!r} in {what}", fix, node[key])
 
 
-def drop(file: AzmlFile, keys: tuple[str, ...]) -> None:
-    """A note for each of ``keys`` the file sets: it is dropped, and why."""
-    for key in keys:
-        if file.data.get(key) is None:
-            continue
-        if key in _DROPPED:
-            file.note((key,), f"{key} dropped: {_DROPPED[key]}")
-        else:
-            file.note((key,), f"{key} dropped: an output of `az ml ... show`, not a setting")
+def drop(file: AzmlFile, fields: tuple[AzmlField, ...], loc: Loc = ()) -> None:
+    """A note for each dropped field of ``fields`` the node at ``loc`` sets, and why."""
+    node = file.data
+    for part in loc:
+        node = node[part]
+    for field in fields:
+        if field.dropped and node.get(field.name) is not None:
+            dotted = ".".join(str(part) for part in (*loc, field.name))
+            file.note((*loc, field.name), f"{dotted} dropped: {field.does}")
 
 
 def note_defaults(file: AzmlFile, level: str) -> None:

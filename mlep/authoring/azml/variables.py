@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from ruamel.yaml.comments import CommentedMap
 
 from mlep.authoring.azml.files import AzmlFile
@@ -33,3 +35,45 @@ def check_secrets(file: AzmlFile) -> None:
             "remove it from the file; keep the secret in Key Vault and read it at runtime "
             "with the endpoint's managed identity",
         )
+
+
+# Variable names scoring code reads an identity from (UAI_CLIENT_ID in the az ml samples,
+# AZURE_CLIENT_ID for azure-identity's DefaultAzureCredential, MSI_* of older SDKs).
+_IDENTITY_NAME = re.compile(r"CLIENT_?ID|IDENTITY|PRINCIPAL|\bMSI_|^MSI|\bUAI\b|^UAI_", re.I)
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+
+
+def identity_dependents(endpoint: AzmlFile, deployments: list[AzmlFile]) -> None:
+    """When the endpoint file's identity is dropped, a note for each deployment variable that
+    seems to name it: called like a client id, or holding one of the identity's ids."""
+    identity = endpoint.data.get("identity")
+    if not isinstance(identity, CommentedMap):
+        return
+    ids = {str(value).lower() for value in _identity_values(identity)}
+    for file in deployments:
+        variables = file.data.get("environment_variables")
+        if not isinstance(variables, CommentedMap):
+            continue
+        for name, value in variables.items():
+            text = str(value)
+            named = bool(_IDENTITY_NAME.search(str(name)))
+            held = any(part in text.lower() for part in ids if part)
+            if not (named or held or _GUID.fullmatch(text)):
+                continue
+            file.note(
+                ("environment_variables", name),
+                f"environment_variables.{name} seems to name the endpoint's identity, which was "
+                "dropped: the deployment runs as the endpoint identity this project creates; "
+                "set it to that identity's client id (stack output "
+                "endpoints.NAME.identity_client_id) and grant that identity what the old one "
+                "could reach",
+            )
+
+
+def _identity_values(node: object) -> list[object]:
+    """Every scalar in an identity block (resource ids, client and principal ids)."""
+    if isinstance(node, dict):
+        return [v for item in node.values() for v in _identity_values(item)]
+    if isinstance(node, list):
+        return [v for item in node for v in _identity_values(item)]
+    return [node] if isinstance(node, str) and len(node) > 8 else []
