@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from mlep.authoring.azml.fields import DEPLOYMENT_FIELDS, ENDPOINT_FIELDS
+from scripts import azml_reference
 from scripts.config_reference import README, render, updated_readme
 from scripts.policy_reference import DOC
 from scripts.policy_reference import render as render_policies
@@ -26,3 +28,16 @@ def test_reference_documents_secure_defaults() -> None:
 
 def test_policy_reference_is_current() -> None:
     assert DOC.read_text() == render_policies(), "run: python -m scripts.policy_reference --write"
+
+
+def test_readme_azml_field_table_is_current() -> None:
+    text = README.read_text()
+    assert azml_reference.updated_readme(text) == text, (
+        "run: python -m scripts.azml_reference --write"
+    )
+
+
+def test_azml_field_table_names_every_field_import_knows() -> None:
+    table = azml_reference.render()
+    for name in (*ENDPOINT_FIELDS, *DEPLOYMENT_FIELDS):
+        assert f"`{name}`" in table, name
