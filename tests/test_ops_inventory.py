@@ -28,6 +28,7 @@ from sklearn.datasets import load_breast_cancer
 
 from mlep.cli import main
 from mlep.ops import inventory
+from models.loader import parse_stack_config
 from services.tabular_classifier.contract import FEATURES
 from tests.azure_fakes import DUMMY_TOKEN, Answering, FakeCredential, SignedOutCredential
 from tests.conftest import ROOT
@@ -87,6 +88,14 @@ class Run:
     code: int
     stdout: str
     stderr: str
+
+
+STACK_HEAD = {
+    "target": "azure",
+    "environment": "dev",
+    "tags": {"owner": "ml-team", "application": "serving", "data-sensitivity": "internal"},
+    "azure": {"resource_group": "rg-ml-dev", "workspace": "mlw-dev"},
+}
 
 
 def mlep(capsys: pytest.CaptureFixture[str], *args: str, project: Path = ROOT) -> Run:
@@ -503,3 +512,33 @@ def test_idle_with_prometheus_flags_the_endpoint_and_the_deployments_without_req
             "traffic key) and run pulumi up"
         )
     assert document["request_volume_checked"] == {"served": True, "unused": True}
+
+
+def test_a_deployment_without_a_model_lists_the_image_that_serves_it() -> None:
+    config = parse_stack_config(
+        {
+            **STACK_HEAD,
+            "endpoints": [
+                {
+                    "name": "tfserving",
+                    "deployments": [
+                        {
+                            "name": "baked",
+                            "environment": {"image": "acr.example.io/with-model:1.2"},
+                            "instance_type": "Standard_DS3_v2",
+                        },
+                        {
+                            "name": "package",
+                            "environment": "azureml:fraud-package:2",
+                            "instance_type": "Standard_DS3_v2",
+                        },
+                    ],
+                    "traffic": {"baked": 100, "package": 0},
+                }
+            ],
+        },
+        "Pulumi.x.yaml",
+    )
+    baked, package = config.endpoints[0].deployments
+    assert inventory.deployment_fields(baked)["model_or_image"] == "acr.example.io/with-model:1.2"
+    assert inventory.deployment_fields(package)["model_or_image"] == "azureml:fraud-package:2"

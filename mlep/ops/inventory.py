@@ -186,8 +186,10 @@ def scope(config: StackConfig) -> str:
 
 def deployment_fields(deployment: Any) -> dict[str, Any]:
     """Model or image, size, instances and autoscale of one deployment, as report values."""
-    if isinstance(getattr(deployment, "model", None), str):
-        artefact, size = deployment.model, deployment.instance_type
+    if hasattr(deployment, "instance_type"):  # azure: the model, else the image serving it
+        environment = deployment.environment
+        image = getattr(environment, "image", environment)
+        artefact, size = deployment.model or image or "", deployment.instance_type
     else:
         resources = deployment.resources
         artefact = deployment.image
