@@ -10,6 +10,7 @@ The commands run as users run them, in a subprocess, in a fresh git repository.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from tests.test_rollout import (
     PROD_START,
     STAGING,
     Repo,
+    Step,
     changed_lines,
     prod,
     staging,
@@ -61,6 +63,16 @@ def pack_process_findings(repo: Repo) -> list[str]:
     resources = plan_stack(StackRef(repo.project, "prod")).run.resources
     found = run_pack(POLICIES_DIR, resources, json.loads(printed.result.stdout))
     return [v.policy for v in found.violations if v.enforcement == "mandatory"]
+
+
+def plan_and_pack_process_findings(repo: Repo) -> tuple[Step, list[str]]:
+    """`mlep plan --base HEAD` and `pack_process_findings`, run at once: both only read the
+    project and its git history (rev-parse, show, cat-file: no index lock), and each takes a
+    second or two of one core."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        plan = pool.submit(repo.mlep, "prod", "plan", "--stack", "prod", "--base", "HEAD")
+        findings = pack_process_findings(repo)
+        return plan.result(), findings
 
 
 def only_insertions(before: str, after: str) -> bool:
@@ -146,16 +158,16 @@ def test_the_whole_loop_and_a_rollback_from_every_point_of_it(repo: Repo) -> Non
         step = repo.mlep("prod", "rollout", *FRAUD, "--to", "green", "--skip-guardrails")
         assert step.result.code == 0, step.result.output
         assert f"-> {percent}%" in step.result.stdout
-        plan = repo.mlep("prod", "plan", "--stack", "prod", "--base", "HEAD")
+        plan, findings = plan_and_pack_process_findings(repo)
         assert plan.result.code == 0, (percent, plan.result.output)
-        assert pack_process_findings(repo) == [], percent
+        assert findings == [], percent
         repo.commit(f"green {percent}")
         back = repo.mlep("prod", "rollback", *FRAUD)
         assert back.result.code == 0, (percent, back.result.output)
         assert "all live traffic of fraud-scoring back to blue" in back.result.stdout
-        judged = repo.mlep("prod", "plan", "--stack", "prod", "--base", "HEAD")
+        judged, findings = plan_and_pack_process_findings(repo)
         assert judged.result.code == 0, (percent, judged.result.output)
-        assert pack_process_findings(repo) == [], percent
+        assert findings == [], percent
         repo.write("prod", back.before)  # undo: the rollout goes on
     finish = repo.mlep("prod", "rollout", *FRAUD, "--finish")
     assert finish.result.code == 0, finish.result.output

@@ -8,6 +8,7 @@ by hand between a command's read and its write, and an uncommitted file.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import os
@@ -16,8 +17,10 @@ import shutil
 import stat
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -233,11 +236,78 @@ def test_concurrent_rollouts_of_two_endpoints_lose_no_reported_edit(
 
 # ---- killed mid-write, and out of file size ---------------------------------------------------
 
-_KILLER = """
+# A kill test runs the write once per kill point, dozens of times. Each run does the same
+# work up to the write (start Python, import, read and parse the stack file, compute the
+# change), so it is done once: the script below starts the work, and where the write begins
+# it calls `forked()`, which forks one process per kill point the test sends (one a line),
+# returns the kill point in that process, and answers the test how the process ended, as
+# subprocess.run reports it (-9: SIGKILL). Everything the processes print goes to the log.
+FORKING = """
 import os, signal, sys
-import mlep.stack.ref as ref
 
-N = int(sys.argv[1])
+# The answers go to the test through the original stdout; what the work prints goes to
+# stderr (the log), so it is never read as an answer.
+answers = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
+signal.alarm(120)  # the work up to the write is stopped (SIGALRM) if it hangs
+
+
+def forked():
+    signal.alarm(0)
+    for line in sys.stdin:
+        sys.stdout.flush()  # printed once, not again by every forked process
+        sys.stderr.flush()
+        child = os.fork()
+        if child == 0:
+            signal.alarm(120)  # a run that hangs is stopped (SIGALRM), not waited for
+            return int(line)
+        _, status = os.waitpid(child, 0)
+        print(os.waitstatus_to_exitcode(status), file=answers, flush=True)
+    os._exit(0)  # the test is done: this process never writes
+"""
+
+
+@contextlib.contextmanager
+def kill_points(
+    script: str, args: list[str], log: Path, **popen: Any
+) -> Iterator[Callable[[int], tuple[int, str]]]:
+    """Start FORKING + ``script`` once; yield a function that runs the write killed at its
+    n-th call and returns how that run ended (-9: killed) and what it printed."""
+    with log.open("ab") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-c", FORKING + script, *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=output,
+            text=True,
+            **popen,
+        )
+    assert process.stdin is not None
+    assert process.stdout is not None
+
+    def run(n: int) -> tuple[int, str]:
+        start = log.stat().st_size
+        process.stdin.write(f"{n}\n")
+        process.stdin.flush()
+        answer = process.stdout.readline()
+        printed = log.read_bytes()[start:].decode(errors="replace")
+        if not answer:
+            pytest.fail(f"the forking process ended before the write: {log.read_text()}")
+        return int(answer), printed
+
+    try:
+        yield run
+    finally:
+        process.stdin.close()
+        process.stdout.close()
+        process.wait(timeout=60)
+
+
+_KILLER = """
+import mlep.stack.ref as ref
+from mlep.cli import entry_point
+
+N = 0
 calls = 0
 original = ref.replace_file
 
@@ -251,6 +321,8 @@ def hook(frame, event, arg):
 
 
 def killing(*args, **kwargs):
+    global N
+    N = forked()
     sys.setprofile(hook)
     try:
         return original(*args, **kwargs)
@@ -259,8 +331,7 @@ def killing(*args, **kwargs):
 
 
 ref.replace_file = killing
-sys.argv = ["mlep", *sys.argv[2:]]
-from mlep.cli import entry_point
+sys.argv = ["mlep", *sys.argv[1:]]
 entry_point()
 """
 
@@ -275,26 +346,20 @@ def test_a_rollout_killed_at_any_call_of_its_write_leaves_old_or_new_bytes(
     old = repo.read("prod")
     args = ["-C", str(repo.project), "rollout", *FRAUD, "--to", "green", "--skip-guardrails"]
     seen = set()
-    for n in range(1, 200):
-        repo.write("prod", old)
-        done = subprocess.run(
-            [sys.executable, "-c", _KILLER, str(n), *args],
-            cwd=repo.project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
-        now = repo.read("prod")
-        if done.returncode == 0:
-            new = now
-            break
-        assert done.returncode == -9, done.stderr
-        seen.add(now)
-        StackRef(repo.project, "prod").load()
-    else:
-        pytest.fail("the write never completed")
+    log = tmp_path / "killed.log"
+    with kill_points(_KILLER, args, log, cwd=repo.project, env=env) as killed_at:
+        for n in range(1, 200):
+            repo.write("prod", old)
+            code, output = killed_at(n)
+            now = repo.read("prod")
+            if code == 0:
+                new = now
+                break
+            assert code == -9, output
+            seen.add(now)
+            StackRef(repo.project, "prod").load()
+        else:
+            pytest.fail("the write never completed")
     assert n > 5, "the write made too few calls for this test to mean much"
     assert new != old
     assert "traffic: {blue: 40, green: 60}" in new
