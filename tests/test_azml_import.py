@@ -403,11 +403,11 @@ def test_rejects_a_kubernetes_endpoint() -> None:
     assert message == (
         "cannot import the az ml files: 1 problem\n"
         f"  {BAD / 'kubernetes-endpoint.yml'}:3: compute = 'azureml:k8s-compute'\n"
-        "    error: Kubernetes online endpoints (on an attached Kubernetes compute) are not "
-        "supported by this import\n"
-        "    fix:   import managed online endpoints only; to serve on Kubernetes, use this "
-        "project's kubernetes target (ml-endpoints:target: kubernetes, deployments with a "
-        "bento image)"
+        "    error: a Kubernetes online endpoint (on an attached Kubernetes compute); only "
+        "managed online endpoints are imported\n"
+        "    fix:   to import it as a managed online endpoint, remove compute; to keep serving "
+        "on your own cluster, use this project's kubernetes target (ml-endpoints:target: "
+        "kubernetes, deployments with a bento image)"
     )
 
 
@@ -415,9 +415,19 @@ def test_rejects_a_kubernetes_deployment(tmp_path: Path) -> None:
     message = import_error(*files(tmp_path, deployment=DEPLOYMENT + "type: kubernetes\n"))
     assert (
         f"  {tmp_path / 'deployment.yml'}:7: type = 'kubernetes'\n"
-        "    error: this is a Kubernetes online deployment; only managed online deployments "
-        "are imported\n"
+        "    error: this is a Kubernetes online deployment (on an attached cluster); only "
+        "managed online deployments are imported\n"
+        "    fix:   to import it as a managed online deployment, remove type (or set type: "
+        "managed); to keep serving on your own cluster, use this project's kubernetes target "
+        "(deployments with a bento image)"
     ) in message
+
+
+def test_rejects_kubernetes_resources_with_the_managed_sizing(tmp_path: Path) -> None:
+    resources = "resources:\n  requests:\n    cpu: '1'\n    memory: 2Gi\n"
+    message = import_error(*files(tmp_path, deployment=DEPLOYMENT + resources))
+    assert "resources (requests and limits) size a Kubernetes online deployment" in message
+    assert "fix:   remove resources and set instance_type, e.g. Standard_DS3_v2" in message
 
 
 def test_rejects_a_model_pinned_to_a_label() -> None:

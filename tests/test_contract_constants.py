@@ -38,6 +38,7 @@ from tests.scenarios import SCENARIOS, kubernetes_scenario, scenario
 PACK_TYPES = {
     tokens.ONLINE_ENDPOINT,
     tokens.ONLINE_DEPLOYMENT,
+    tokens.ENVIRONMENT_VERSION,
     tokens.ARM_DEPLOYMENT,
     tokens.AUTOSCALE_SETTING,
     tokens.DIAGNOSTIC_SETTING,

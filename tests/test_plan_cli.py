@@ -433,6 +433,7 @@ def test_json_outputs_describe_each_endpoint(prod_document: dict[str, Any]) -> N
             "id",
             "scoring_uri",
             "identity_principal_id",
+            "identity_client_id",
             "traffic",
             "mirror_traffic",
             "key_secret_ids",

@@ -9,6 +9,8 @@ import re
 
 ONLINE_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 ONLINE_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+# A custom container's image and routes; tags sit under properties, not on the resource.
+ENVIRONMENT_VERSION = "azure-native:machinelearningservices:EnvironmentVersion"
 ARM_DEPLOYMENT = "azure-native:resources:Deployment"
 AUTOSCALE_SETTING = "azure-native:monitor:AutoscaleSetting"
 DIAGNOSTIC_SETTING = "azure-native:monitor:DiagnosticSetting"  # an extension resource: no tags

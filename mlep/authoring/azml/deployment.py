@@ -76,17 +76,25 @@ def convert_deployment(spec: Spec, endpoint: Any) -> Spec:
 
 
 def _reject_unsupported(file: AzmlFile) -> None:
-    """Kubernetes online deployments."""
-    for key in ("type", "resources"):
-        value = file.data.get(key)
-        if value is None or (key == "type" and str(value).lower() == "managed"):
-            continue
+    """Kubernetes online deployments: `type: kubernetes`, and `resources` (requests, limits)."""
+    kind = file.data.get("type")
+    if kind is not None and str(kind).lower() != "managed":
         file.problem(
-            (key,),
-            "this is a Kubernetes online deployment; only managed online deployments are imported",
-            "import managed online deployments only; to serve on Kubernetes, use this "
-            "project's kubernetes target (deployments with a bento image and resources)",
-            value,
+            ("type",),
+            "this is a Kubernetes online deployment (on an attached cluster); only managed "
+            "online deployments are imported",
+            "to import it as a managed online deployment, remove type (or set type: managed); "
+            "to keep serving on your own cluster, use this project's kubernetes target "
+            "(deployments with a bento image)",
+            kind,
+        )
+    if file.data.get("resources") is not None:
+        file.problem(
+            ("resources",),
+            "resources (requests and limits) size a Kubernetes online deployment; a managed "
+            "one is sized by instance_type",
+            "remove resources and set instance_type, e.g. Standard_DS3_v2 (4 cores, 14 GiB)",
+            file.data["resources"],
         )
 
 

@@ -67,10 +67,11 @@ def _reject_kubernetes(file: AzmlFile) -> None:
         key = "compute" if "compute" in data else "kind"
         file.problem(
             (key,),
-            "Kubernetes online endpoints (on an attached Kubernetes compute) are not "
-            "supported by this import",
-            "import managed online endpoints only; to serve on Kubernetes, use this project's "
-            "kubernetes target (ml-endpoints:target: kubernetes, deployments with a bento image)",
+            "a Kubernetes online endpoint (on an attached Kubernetes compute); only managed "
+            "online endpoints are imported",
+            f"to import it as a managed online endpoint, remove {key}; to keep serving on your "
+            "own cluster, use this project's kubernetes target (ml-endpoints:target: "
+            "kubernetes, deployments with a bento image)",
             data[key],
         )
 
