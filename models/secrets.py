@@ -51,17 +51,23 @@ _CREDENTIAL_VALUES = [(kind, re.compile(p, re.IGNORECASE)) for kind, p in CREDEN
 SECURE_PLACEHOLDER = "[secret]"
 
 
-# A Key Vault reference is where a secret is, not the secret: Azure ML resolves
-# `name@https://<vault>.vault.azure.net/secrets/<secret>[/<version>]` with the deployment's
-# identity, App Service-style `@Microsoft.KeyVault(SecretUri=...)` and
-# `@Microsoft.KeyVault(VaultName=...;SecretName=...)` likewise. A variable named like a secret
-# may hold one (issue 23, point 4). Vault names are 3-24 characters, secret names 1-127
+# A Key Vault reference is where a secret is, not the secret. Azure ML's secret injection
+# resolves `${{keyvault:https://<vault>.vault.azure.net/secrets/<secret>/<version>}}` and a
+# workspace connection's `${{azureml://connections/<name>/credentials/<key>}}` with the
+# endpoint's identity before the container starts (learn.microsoft.com, "Secret injection in
+# online endpoints"). Scoring scripts of azureml-examples resolve
+# `name@https://<vault>.vault.azure.net/secrets/<secret>[/<version>]` themselves, and
+# App Service-style `@Microsoft.KeyVault(SecretUri=...)` and
+# `@Microsoft.KeyVault(VaultName=...;SecretName=...)` are references too. A variable named like
+# a secret may hold one (issue 23, point 4). Vault names are 3-24 characters, secret names 1-127
 # (Key Vault's naming rules).
+_SECRET_URI = r"https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/[A-Za-z0-9-]{1,127}"
 KEY_VAULT_REFERENCE = re.compile(
-    r"[A-Za-z0-9_.-]*@https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/[A-Za-z0-9-]{1,127}"
-    r"(?:/[0-9a-f]{32})?/?"
-    r"|@Microsoft\.KeyVault\((?:SecretUri=https://[a-z0-9-]{3,24}\.vault\.azure\.net/secrets/"
-    r"[A-Za-z0-9-]{1,127}(?:/[0-9a-f]{32})?/?"
+    rf"[A-Za-z0-9_.-]*@{_SECRET_URI}(?:/[0-9a-f]{{32}})?/?"
+    rf"|\$\{{\{{keyvault:{_SECRET_URI}(?:/[0-9a-f]{{32}})?\}}\}}"
+    r"|\$\{\{azureml://connections/[A-Za-z0-9_-]{1,255}/(?:credentials|target|metadata)"
+    r"(?:/[A-Za-z0-9_.-]{1,255})?\}\}"
+    rf"|@Microsoft\.KeyVault\((?:SecretUri={_SECRET_URI}(?:/[0-9a-f]{{32}})?/?"
     r"|VaultName=[a-z0-9-]{3,24};\s*SecretName=[A-Za-z0-9-]{1,127}"
     r"(?:;\s*SecretVersion=[0-9a-f]{32})?)\)",
     re.IGNORECASE,
