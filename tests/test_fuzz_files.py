@@ -22,6 +22,8 @@ from hypothesis import strategies as st
 
 from mlep.cli import main
 from tests.conftest import ROOT
+from tests.test_azml_corpus import CASES as CORPUS_CASES_BY_NAME
+from tests.test_azml_corpus import CORPUS
 from tests.test_plan_cli import copy_project
 
 # A fuzzed file may define an anchor twice: ruamel warns (the later one wins), as it should.
@@ -196,4 +198,30 @@ def test_any_az_ml_file_imports_or_is_refused_plainly(
         (directory / f"{name}.yml").write_bytes(text.encode("utf-8", "surrogatepass"))
     args = ["import", *(str(directory / f"{name}.yml") for name in ("endpoint", "blue", "green"))]
     code, output = run(args, capsys)
+    assert_clean(code, output, stack_file=False)
+
+
+# The import corpus (tests/test_azml_corpus.py): custom containers, model packages, identities,
+# Key Vault references, placeholders; each case run with its own --set values.
+CORPUS_CASES = sorted(CORPUS_CASES_BY_NAME)
+
+
+@FUZZ
+@given(st.sampled_from(CORPUS_CASES), st.data())
+def test_any_corpus_file_imports_or_is_refused_plainly(
+    tmp_path_factory: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    data: st.DataObject,
+) -> None:
+    case = CORPUS_CASES_BY_NAME[name]
+    directory = tmp_path_factory.mktemp("corpus")
+    texts = [(CORPUS / case.folder / f).read_text(encoding="utf-8") for f in case.files]
+    fuzzed = data.draw(st.integers(0, len(texts) - 1))
+    texts[fuzzed] = data.draw(hostile_texts([texts[fuzzed]]))
+    paths = []
+    for file, text in zip(case.files, texts, strict=True):
+        (directory / file).write_bytes(text.encode("utf-8", "surrogatepass"))
+        paths.append(str(directory / file))
+    code, output = run(["import", *paths, *case.args()[1 + len(paths) :]], capsys)
     assert_clean(code, output, stack_file=False)
