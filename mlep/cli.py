@@ -218,7 +218,8 @@ def _authoring_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         action="append",
         default=[],
         metavar="NAME=VALUE",
-        help="fill a template placeholder of the files ({{NAME}}, ${NAME}, <NAME>); repeatable",
+        help="fill a template placeholder of the files ({{NAME}}, ${NAME}, <NAME>, "
+        "name_place_holder); repeatable",
     )
     azml.add_argument("--name", help="import the endpoint under this name instead")
     for tag in ("owner", "application", "data-sensitivity"):

@@ -104,13 +104,13 @@ CASES: dict[str, Case] = {
         "user-identity",
         ("endpoint.yml", "blue.yml"),
         sets={
-            "SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000000",
-            "RESOURCE_GROUP": "rg-ml",
-            "UAI_NAME": "uai-scoring",
-            "STORAGE_ACCOUNT_NAME": "mlsamples",
-            "STORAGE_CONTAINER_NAME": "hello",
-            "FILE_NAME": "hello.txt",
-            "UAI_CLIENT_ID": "11111111-2222-3333-4444-555555555555",
+            "user_identity_ARM_id_place_holder": "/subscriptions/00000000-0000-0000-0000-"
+            "000000000000/resourceGroups/rg-ml/providers/Microsoft.ManagedIdentity/"
+            "userAssignedIdentities/uai-scoring",
+            "storage_place_holder": "mlsamples",
+            "container_place_holder": "hello",
+            "file_place_holder": "hello.txt",
+            "uai_client_id_place_holder": "11111111-2222-3333-4444-555555555555",
         },
         expect=("identity dropped", "UAI_CLIENT_ID", "identity_client_id"),
     ),
@@ -190,9 +190,10 @@ CASES: dict[str, Case] = {
         imported=False,
         base=None,
         expect=(
-            "7 problems",
-            "endpoint.yml:7: SUBSCRIPTION_ID",
-            "{{UAI_CLIENT_ID}} is a template placeholder, not a value",
+            "5 problems",
+            "endpoint.yml:8: user_identity_ARM_id_place_holder",
+            "uai_client_id_place_holder is a template placeholder, not a value",
+            "fix:   fill `storage_place_holder` first, or pass `--set storage_place_holder=...`",
         ),
     ),
     # az ml's default key auth needs the stack's Key Vault for the keys: refused, the stack

@@ -104,8 +104,48 @@ def test_placeholders_in_comments_are_prose() -> None:
     assert [(u.name, u.line) for u in unfilled] == [("KEEP", 3)]
 
 
+def test_snake_case_place_holder_words_of_the_azure_docs_are_placeholders() -> None:
+    """The managed identity samples write `storage_place_holder` where a value goes; the word
+    "placeholder" in prose, in a comment or inside a longer name is none."""
+    text = (
+        "resource_id: user_identity_ARM_id_place_holder\n"
+        'FILE_NAME: "file_place_holder"\n'
+        "IMAGE: my_placeholder_image:1\n"
+        "description: a placeholder deployment, placeholder_free-text is not one\n"
+        "note: pre-file_place_holder and x.y_placeholder stay\n"
+        "# fill storage_place_holder first\n"
+    )
+    filled, unfilled, _ = fill(text, {})
+    assert filled == text
+    assert [(u.name, u.line) for u in unfilled] == [
+        ("user_identity_ARM_id_place_holder", 1),
+        ("file_place_holder", 2),
+        ("my_placeholder_image", 3),
+    ]
+    resource = "/subscriptions/0/resourceGroups/rg/providers/x/uai"
+    filled, unfilled, used = fill(
+        text,
+        parse_sets(
+            [
+                f"user_identity_ARM_id_place_holder={resource}",
+                "file_place_holder=hello.txt",
+                "my_placeholder_image=mlreg.azurecr.io/app",
+            ]
+        ),
+    )
+    assert unfilled == []
+    assert YAML(typ="safe", pure=True).load(filled)["resource_id"] == resource
+    assert 'FILE_NAME: "hello.txt"' in filled
+    assert "IMAGE: mlreg.azurecr.io/app:1" in filled
+    assert used == {
+        "user_identity_ARM_id_place_holder",
+        "file_place_holder",
+        "my_placeholder_image",
+    }
+
+
 NAMES = st.from_regex(r"[A-Z][A-Z0-9_]{0,15}", fullmatch=True)
-VALUES = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/@+=-]{0,30}", fullmatch=True).filter(
+VALUES = st.from_regex(r"[A-Za-z0-9/][A-Za-z0-9._:/@+=-]{0,30}", fullmatch=True).filter(
     lambda value: not value.endswith(":")
 )
 

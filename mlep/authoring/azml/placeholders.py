@@ -1,4 +1,5 @@
-"""Template placeholders in az ml files: `{{ENDPOINT_NAME}}`, `${VAR}`, `<KV_NAME>`.
+"""Template placeholders in az ml files: `{{ENDPOINT_NAME}}`, `${VAR}`, `<KV_NAME>`, and the
+snake-case tokens of Azure ML's documentation (`storage_place_holder`).
 
 Published examples and team templates leave values to fill; unfilled, `{{X}}` is a YAML flow
 mapping with a mapping as its key ("unhashable key"), and the others are values no check would
@@ -14,16 +15,23 @@ from dataclasses import dataclass
 from mlep.errors import UsageError
 
 # `{{ NAME }}` (Jinja, mustache), `${NAME}` (shell, envsubst), `<NAME>` (docs; upper case only, so
-# HTML-like text in a description is not taken for one).
+# HTML-like text in a description is not taken for one), and a snake-case word joined to
+# `place_holder` or `placeholder` (`uai_client_id_place_holder`,
+# `user_identity_ARM_id_place_holder`: the managed identity samples of Azure ML's docs, which
+# their scripts replace with sed). The underscore is required, so the English word
+# "placeholder" in a description is no placeholder.
 PLACEHOLDER = re.compile(
     r"\{\{\s*(?P<braces>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}"
     r"|\$\{(?P<dollar>[A-Za-z_][A-Za-z0-9_]*)\}"
     r"|<(?P<angle>[A-Z][A-Z0-9_]*)>"
+    r"|(?<![A-Za-z0-9_.-])(?P<word>[A-Za-z0-9_]*"
+    r"(?i:place_holder|_placeholder|placeholder_)[A-Za-z0-9_]*)(?![A-Za-z0-9_-])"
 )
 # What a filled value may hold: names, versions, URIs, image references. Nothing that changes
 # the YAML around it (quotes, braces, `#`, new lines, a colon that ends it: `name: 0:` would be
 # a mapping). Like any value typed into the file, `8` is then a number and `true` a boolean.
-VALUE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._:/@+=-]*[A-Za-z0-9._/@+=-])?")
+# A value may start with `/`: an Azure resource id (`/subscriptions/...`) or an absolute path.
+VALUE = re.compile(r"[A-Za-z0-9/](?:[A-Za-z0-9._:/@+=-]*[A-Za-z0-9._/@+=-])?")
 
 
 @dataclass(frozen=True)
