@@ -326,7 +326,8 @@ class AzureDeploymentSpec(DeploymentSpec):
     @model_validator(mode="after")
     def _something_to_serve(self) -> Self:
         """A model, or an environment whose image serves one; scoring code runs in an
-        environment; a mount path needs a model to mount."""
+        environment; a mount path needs a model to mount and a custom container (an
+        environment) that reads it there."""
         if self.model is None and self.environment is None:
             raise rule_error(
                 "a deployment needs a model, or an environment whose image serves the model",
@@ -346,6 +347,19 @@ class AzureDeploymentSpec(DeploymentSpec):
             raise rule_error(
                 "model_mount_path says where the model is mounted, but the deployment has no model",
                 "set model, or remove model_mount_path",
+                field="model_mount_path",
+                value=self.model_mount_path,
+            )
+        if self.model_mount_path is not None and self.environment is None:
+            # Azure ML: "model_mount_path is usable only in BYOC (bring your own container)",
+            # an environment with inference_config (learn.microsoft.com, "Use a custom
+            # container to deploy a model to an online endpoint"). Without an environment,
+            # Azure ML's own server (MLflow, Triton) loads the model from its own path.
+            raise rule_error(
+                "model_mount_path places the model for a custom container, and the deployment "
+                "has no environment: Azure ML's own server loads the model from its own path",
+                "remove model_mount_path, or set environment: {image: ..., inference_config: "
+                "...} (the container that reads the model there)",
                 field="model_mount_path",
                 value=self.model_mount_path,
             )

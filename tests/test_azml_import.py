@@ -462,20 +462,55 @@ def test_rejects_a_registry_environment_label(tmp_path: Path) -> None:
     ) in message
 
 
+CONTAINER = """\
+environment:
+  image: docker.io/tensorflow/serving:2.14.1
+  inference_config:
+    liveness_route: {port: 8501, path: /v1/models/m}
+    readiness_route: {port: 8501, path: /v1/models/m}
+    scoring_route: {port: 8501, path: "/v1/models/m:predict"}
+"""
+
+
 def test_a_model_mount_path_is_kept(tmp_path: Path) -> None:
-    text = DEPLOYMENT + "model_mount_path: /var/tfserving-model-mount\n"
+    text = DEPLOYMENT + CONTAINER + "model_mount_path: /var/tfserving-model-mount\n"
     endpoint, deployment = files(tmp_path, deployment=text)
     spec = convert(endpoint, [deployment]).spec
     assert spec["deployments"][0]["model_mount_path"] == "/var/tfserving-model-mount"
 
 
 def test_a_relative_model_mount_path_points_at_its_line(tmp_path: Path) -> None:
-    message = import_error(*files(tmp_path, deployment=DEPLOYMENT + "model_mount_path: m\n"))
+    text = DEPLOYMENT + CONTAINER + "model_mount_path: m\n"
+    message = import_error(*files(tmp_path, deployment=text))
     assert (
-        f"  {tmp_path / 'deployment.yml'}:7: model_mount_path = 'm'\n"
+        f"  {tmp_path / 'deployment.yml'}:13: model_mount_path = 'm'\n"
         "    error: model_mount_path must be an absolute path inside the container, other "
         "than /\n"
     ) in message
+
+
+def test_a_model_mount_path_without_a_container_is_refused(tmp_path: Path) -> None:
+    """Azure ML's own servers (MLflow, Triton) load the model from their own path."""
+    text = DEPLOYMENT + "model_mount_path: /models\n"
+    message = import_error(*files(tmp_path, deployment=text))
+    assert f"  {tmp_path / 'deployment.yml'}:7: model_mount_path = '/models'\n" in message
+    assert "fix:   remove model_mount_path, or set environment: {image: ..." in message
+
+
+def test_inline_environment_upload_and_retention_fields_are_dropped_with_notes(
+    tmp_path: Path,
+) -> None:
+    container = CONTAINER.replace(
+        "environment:\n",
+        "environment:\n  datastore: azureml:workspaceblobstore\n"
+        "  auto_delete_setting: {condition: created_greater_than, value: '30d'}\n",
+    )
+    endpoint, deployment = files(tmp_path, deployment=DEPLOYMENT + container)
+    converted = convert(endpoint, [deployment])
+    assert "datastore" not in converted.spec["deployments"][0]["environment"]
+    notes = "\n".join(converted.notes)
+    assert "environment.datastore dropped: where az ml uploads a build context" in notes
+    assert "environment.auto_delete_setting dropped: the program keeps every version" in notes
 
 
 def test_rejects_traffic_to_a_deployment_without_a_file() -> None:

@@ -103,3 +103,82 @@ def test_a_missing_field_has_no_value_to_show() -> None:
     assert problem.path == "endpoints[0].name"
     assert problem.value is MISSING
     assert problem.fix == "add `name: ...`"
+
+
+CONTAINER = {
+    "image": "mlreg.azurecr.io/tfserving:2.14.1",
+    "inference_config": {
+        "liveness_route": {"path": "/v1/models/m", "port": 8501},
+        "readiness_route": {"path": "/v1/models/m", "port": 8501},
+        "scoring_route": {"path": "/v1/models/m:predict", "port": 8501},
+    },
+}
+
+
+def with_deployment(**fields: Any) -> dict[str, Any]:
+    """The defaults scenario with its deployment's fields set (None: removed)."""
+    namespace = scenario("defaults")
+    deployment = namespace["endpoints"][0]["deployments"][0]
+    for key, value in fields.items():
+        if value is None:
+            deployment.pop(key, None)
+        else:
+            deployment[key] = value
+    return namespace
+
+
+DEP = "endpoints[0].deployments[0]"
+
+
+@pytest.mark.parametrize(
+    ("fields", "path", "message", "fix"),
+    [
+        (
+            {"model": None},
+            f"{DEP}.model",
+            "a deployment needs a model, or an environment whose image serves the model",
+            "set model: azureml:NAME:VERSION (a registered model), or environment: a "
+            "registered environment or {image: ...} with the model inside the image",
+        ),
+        (
+            {"code_configuration": {"code": "azureml:c:1", "scoring_script": "score.py"}},
+            f"{DEP}.environment",
+            "scoring code runs in an environment: code_configuration needs one",
+            "set environment: azureml:NAME:VERSION, or {image: ...}",
+        ),
+        (
+            {"model": None, "environment": CONTAINER, "model_mount_path": "/models"},
+            f"{DEP}.model_mount_path",
+            "model_mount_path says where the model is mounted, but the deployment has no model",
+            "set model, or remove model_mount_path",
+        ),
+        (
+            {"model_mount_path": "/models"},
+            f"{DEP}.model_mount_path",
+            "model_mount_path places the model for a custom container, and the deployment has "
+            "no environment: Azure ML's own server loads the model from its own path",
+            "remove model_mount_path, or set environment: {image: ..., inference_config: ...} "
+            "(the container that reads the model there)",
+        ),
+    ],
+)
+def test_what_serves_a_deployment_is_checked(
+    fields: dict[str, Any], path: str, message: str, fix: str
+) -> None:
+    problem = only(with_deployment(**fields))
+    assert (problem.path, problem.message, problem.fix) == (path, message, fix)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"model": None, "environment": CONTAINER},  # the model inside the image
+        {"model": None, "environment": "azureml:heart-pkg:1"},  # a model package
+        {"environment": CONTAINER, "model_mount_path": "/models"},
+        {"environment": "azureml:tfserving:3", "model_mount_path": "/models"},
+        {"environment": "azureml:sklearn:3", "code_configuration": {
+            "code": "azureml:c:1", "scoring_script": "score.py"}},
+    ],
+)  # fmt: skip
+def test_what_azure_accepts_as_something_to_serve_parses(fields: dict[str, Any]) -> None:
+    parse_stack_config(with_deployment(**fields), "Pulumi.test.yaml")

@@ -225,6 +225,17 @@ INLINE_ENVIRONMENT = (
     ),
     AzmlField("description", "the program describes what registered it", dropped=True),
     AzmlField("tags", "the program tags it with the deployment's tags", dropped=True),
+    AzmlField(
+        "datastore",
+        "where az ml uploads a build context or conda file; an image environment uploads none",
+        dropped=True,
+    ),
+    AzmlField(
+        "auto_delete_setting",
+        "the program keeps every version it registers (a rollback may need an older one); "
+        "auto-deletion of unused versions is not carried",
+        dropped=True,
+    ),
     AzmlField("os_type", "`linux` accepted (managed online deployments run Linux)", silent=True),
     AzmlField("conda_file", "refused: register the environment (`az ml environment create`)"),
     AzmlField("build", "refused: register the environment (`az ml environment create`)"),
