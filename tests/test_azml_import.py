@@ -169,7 +169,8 @@ def test_blue_green_notes_say_what_was_dropped_or_changed() -> None:
         f"{green}:16: polling_interval dropped: Azure Monitor autoscale evaluates CPU every "
         "minute; autoscale.cooldown_minutes (default 5) sets the wait between scale actions",
         f"{green}:12: scale_settings (target_utilization) became autoscale on CPU (Azure "
-        "Monitor autoscale); target_utilization_percentage is target_cpu_percent",
+        "Monitor autoscale); target_utilization_percentage is target_cpu_percent (az ml itself "
+        "takes target_utilization on Kubernetes deployments only; managed ones scale this way)",
         f"{green}:20: max_queue_wait_ms dropped: az ml deprecated it; requests wait at most "
         "request_timeout_ms",
         f"{green}:4: description dropped: deployments carry no description in the spec (the "

@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from mlep.cli import main
 from mlep.stack import StackRef
 from tests.scenarios import scenario
 
@@ -540,6 +541,19 @@ def test_usage_error_shows_usage_and_help(runs: dict[str, Result], case: str) ->
 
 def test_not_a_project_says_where_it_looked(runs: dict[str, Result]) -> None:
     assert "Pulumi.yaml not found" in runs["not_a_project"].stderr
+
+
+def test_a_project_without_the_program_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A directory with the project and stack files but not __main__.py (a copy of the stack
+    files alone, -C pointing one level off): exit 2 naming the file, never an internal error."""
+    for name in ("Pulumi.yaml", "Pulumi.dev.yaml"):
+        shutil.copy(ROOT / name, tmp_path)
+    assert main(["-C", str(tmp_path), "plan", "--stack", "dev"]) == 2
+    error = capsys.readouterr().err
+    assert f"{tmp_path / '__main__.py'} not found" in error
+    assert "run mlep from the project directory (or pass -C PROJECT)" in error
 
 
 # --- secrets ------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from mlep.engine.output import check_out_dir, write_out
 from mlep.engine.policy import PackResult, Violation
 from mlep.engine.policy_config import environment_config, stack_policy_config
 from mlep.engine.runtime import ProgramRun, Registration, run_program
+from mlep.errors import UsageError
 from mlep.stack.files import StackFile, read_json, read_project
 from mlep.stack.previous import PreviousTraffic, is_file_base, load_previous
 from mlep.stack.ref import StackRef, validated
@@ -183,8 +184,14 @@ def _base_run(
 
 def _run(stack: StackRef, project: str, stack_file: StackFile) -> ProgramRun:
     """The program run under mocks for ``stack_file`` (the working tree's, or the base's)."""
+    program = stack.project_dir / "__main__.py"
+    if not program.is_file():
+        raise UsageError(
+            f"{program} not found: {stack.project_dir} has a Pulumi.yaml but not the "
+            "ml-endpoints program; run mlep from the project directory (or pass -C PROJECT)"
+        )
     return run_program(
-        stack.project_dir / "__main__.py",
+        program,
         project=project,
         stack=stack.name,
         config=stack_file.engine_config,

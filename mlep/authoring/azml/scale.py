@@ -34,7 +34,8 @@ def convert_scale(spec: Spec) -> None:
     file.note(
         ("scale_settings",),
         "scale_settings (target_utilization) became autoscale on CPU (Azure Monitor "
-        "autoscale); target_utilization_percentage is target_cpu_percent",
+        "autoscale); target_utilization_percentage is target_cpu_percent (az ml itself takes "
+        "target_utilization on Kubernetes deployments only; managed ones scale this way)",
     )
     spec.values["autoscale"] = autoscale
 
