@@ -99,6 +99,16 @@ CASES: dict[str, Case] = {
         "keyvault-references",
         ("endpoint.yml", "blue.yml"),
         sets={"KV_NAME": "kv-ml-prod"},
+        expect=(
+            "environment_variables.DB_PASSWORD is a reference to a secret in vault kv-ml-prod, "
+            "read with the endpoint's identity: grant the identity this project creates (stack "
+            "output endpoints.NAME.identity_principal_id) the Key Vault Secrets User role on "
+            "that vault",
+            "environment_variables.AOAI_KEY is a reference to a secret in a workspace "
+            "connection",
+            "the Azure Machine Learning Workspace Connection Secrets Reader role on the "
+            "workspace",
+        ),
     ),
     "user-identity": Case(
         "user-identity",
@@ -388,6 +398,7 @@ def test_key_vault_references_are_kept_as_references(
     assert variables["OPENAI_API_KEY"] == (
         "openai-key@https://kv-ml-prod.vault.azure.net/secrets/openai-key"
     )
+    assert variables["AOAI_KEY"] == "${{azureml://connections/aoai-connection/credentials/key}}"
     assert variables["DB_PASSWORD"].startswith(
         "${{keyvault:https://kv-ml-prod.vault.azure.net/secrets/db-password/"
     )

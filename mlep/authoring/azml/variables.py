@@ -12,7 +12,8 @@ from models.secrets import holds_credential, is_key_vault_reference, looks_secre
 
 def check_secrets(file: AzmlFile) -> None:
     """A problem for each variable named like a secret (unless its value is a Key Vault
-    reference, which says where the secret is) or holding a credential.
+    reference, which says where the secret is) or holding a credential; a note for each
+    reference, which the endpoint's identity must be allowed to read.
 
     The rule is the stack's (models.secrets, also SEC-02's in the pack), checked here so the
     problem names the az ml file and the fix for it.
@@ -23,7 +24,10 @@ def check_secrets(file: AzmlFile) -> None:
     for name, value in variables.items():
         if holds_credential(str(value)):
             why = "holds a value that looks like a credential"
-        elif looks_secret(str(name)) and not is_key_vault_reference(str(value)):
+        elif is_key_vault_reference(str(value)):
+            _note_reader(file, str(name), str(value))
+            continue
+        elif looks_secret(str(name)):
             why = "is named like a secret"
         else:
             continue
@@ -35,6 +39,32 @@ def check_secrets(file: AzmlFile) -> None:
             "remove it from the file; keep the secret in Key Vault and read it at runtime "
             "with the endpoint's managed identity",
         )
+
+
+_VAULT = re.compile(
+    r"https://(?P<vault>[a-z0-9-]{3,24})\.vault\.azure\.net/|VaultName=(?P<named>[a-z0-9-]{3,24})",
+    re.I,
+)
+
+
+def _note_reader(file: AzmlFile, name: str, value: str) -> None:
+    """A reference is read with the endpoint's identity: the one this project creates, which
+    the old identity's grants do not reach."""
+    vault = _VAULT.search(value)
+    if vault:
+        store = f"vault {vault.group('vault') or vault.group('named')}"
+        grant = "the Key Vault Secrets User role on that vault"
+    else:
+        store = "a workspace connection"
+        grant = (
+            "the Azure Machine Learning Workspace Connection Secrets Reader role on the workspace"
+        )
+    file.note(
+        ("environment_variables", name),
+        f"environment_variables.{name} is a reference to a secret in {store}, read with the "
+        "endpoint's identity: grant the identity this project creates (stack output "
+        f"endpoints.NAME.identity_principal_id) {grant}",
+    )
 
 
 # Variable names scoring code reads an identity from (UAI_CLIENT_ID in the az ml samples,
