@@ -104,10 +104,8 @@ CASES: dict[str, Case] = {
             "read with the endpoint's identity: grant the identity this project creates (stack "
             "output endpoints.NAME.identity_principal_id) the Key Vault Secrets User role on "
             "that vault",
-            "environment_variables.AOAI_KEY is a reference to a secret in a workspace "
-            "connection",
-            "the Azure Machine Learning Workspace Connection Secrets Reader role on the "
-            "workspace",
+            "environment_variables.AOAI_KEY is a reference to a secret in a workspace connection",
+            "the Azure Machine Learning Workspace Connection Secrets Reader role on the workspace",
         ),
     ),
     "user-identity": Case(
