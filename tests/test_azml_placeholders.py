@@ -98,10 +98,13 @@ def test_a_set_that_would_change_the_yaml_around_it_is_refused(item: str, expect
 
 
 def test_placeholders_in_comments_are_prose() -> None:
-    text = "name: blue  # was <OLD_NAME>\n# fill ${MODEL_VERSION}\nurl: 'a#<KEEP>'\n"
+    text = (
+        "name: blue  # was <OLD_NAME>\n# fill ${MODEL_VERSION}\nurl: 'a#<KEEP>'\n"
+        "note: 'see #<QUOTED>'  # a ' #<PROSE>\n"
+    )
     filled, unfilled, _ = fill(text, {})
     assert filled == text
-    assert [(u.name, u.line) for u in unfilled] == [("KEEP", 3)]
+    assert [(u.name, u.line) for u in unfilled] == [("KEEP", 3), ("QUOTED", 4)]
 
 
 def test_snake_case_place_holder_words_of_the_azure_docs_are_placeholders() -> None:
