@@ -490,6 +490,58 @@ def test_a_relative_model_mount_path_points_at_its_line(tmp_path: Path) -> None:
     ) in message
 
 
+def test_rejects_a_code_reference_pinned_to_a_label(tmp_path: Path) -> None:
+    code = "environment: azureml:env:1\ncode_configuration:\n  code: azureml:credit-code@latest\n"
+    code += "  scoring_script: score.py\n"
+    message = import_error(*files(tmp_path, deployment=DEPLOYMENT + code))
+    assert message.endswith(
+        f"  {tmp_path / 'deployment.yml'}:9: code_configuration.code = "
+        "'azureml:credit-code@latest'\n"
+        "    error: the code reference has the label @latest; a deployment names an exact "
+        "version, so it always runs what was reviewed\n"
+        "    fix:   pin the version: 'azureml:credit-code:VERSION'"
+    )
+
+
+NOT_STRINGS = """\
+name: blue
+endpoint_name: credit-endpoint
+model: 7
+environment: azureml:env:1
+code_configuration: {code: 5, scoring_script: score.py}
+instance_type: Standard_DS3_v2
+"""
+
+
+def test_a_reference_that_is_not_a_string_is_refused_not_dropped(tmp_path: Path) -> None:
+    message = import_error(*files(tmp_path, deployment=NOT_STRINGS))
+    assert "2 problems" in message
+    for line, field, value in ((3, "model", 7), (5, "code_configuration.code", 5)):
+        assert (
+            f"  {tmp_path / 'deployment.yml'}:{line}: {field} = {value}\n"
+            "    error: must be a string\n"
+        ) in message
+
+
+@pytest.mark.parametrize(
+    ("image", "noted"),
+    [
+        ("docker.io/tensorflow/serving:2.14.1", False),
+        ("mlreg.azurecr.io/scorer@sha256:" + "ab" * 32, False),
+        ("docker.io/tensorflow/serving:latest", True),
+        ("mlreg.azurecr.io/r_server", True),
+        ("registry.local:5000/scorer", True),  # a port, no tag
+    ],
+)
+def test_an_unpinned_image_is_noted(tmp_path: Path, image: str, noted: bool) -> None:
+    container = CONTAINER.replace("docker.io/tensorflow/serving:2.14.1", image)
+    endpoint, deployment = files(tmp_path, deployment=DEPLOYMENT + container)
+    converted = convert(endpoint, [deployment])
+    assert converted.spec["deployments"][0]["environment"]["image"] == image
+    notes = [note for note in converted.notes if "names no tag or the tag latest" in note]
+    assert len(notes) == noted
+
+
 def test_a_model_mount_path_without_a_container_is_refused(tmp_path: Path) -> None:
     """Azure ML's own servers (MLflow, Triton) load the model from their own path."""
     text = DEPLOYMENT + "model_mount_path: /models\n"
