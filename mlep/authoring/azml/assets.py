@@ -171,15 +171,14 @@ def _pinned(file: AzmlFile, loc: Loc, value: Any, kind: str) -> bool:
 def _register(kind: str, asset: Any, version: Any, options: str) -> str:
     """The fix for an inline asset: the command that registers it, and the reference to set.
     The version is the file's; without one, the one az ml registers (never invented here)."""
-    field = "code" if kind == "code" else kind
     if version is not None:
         return (
             f"register it first (`az ml {kind} create --name {asset} --version {version}"
-            f"{options}`) and set {field}: azureml:{asset}:{version}"
+            f"{options}`) and set {kind}: azureml:{asset}:{version}"
         )
     return (
         f"register it first (`az ml {kind} create --name {asset}{options}` prints the version "
-        f"it registers) and set {field}: azureml:{asset}:VERSION with that version"
+        f"it registers) and set {kind}: azureml:{asset}:VERSION with that version"
     )
 
 
