@@ -119,6 +119,13 @@ def test_the_version_follows_the_definition() -> None:
     assert version_of(with_shadow(instance_type="Standard_DS4_v2")) == same
 
 
+def test_the_version_is_stable_across_releases() -> None:
+    """The same definition keeps its version when mlep changes (field order, new optional
+    fields): a new version would replace the environment and redeploy on an mlep upgrade.
+    The value is sha256 over the definition as sorted JSON, first 12 hex digits."""
+    assert version_of(with_shadow()) == "b42a11b09128"
+
+
 def test_a_new_image_replaces_the_version_and_updates_the_deployment() -> None:
     image = {"image": "docker.io/tensorflow/serving:2.15.0", "inference_config": ROUTES}
     changes = resource_diff(
