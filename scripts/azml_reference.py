@@ -8,7 +8,6 @@ python -m scripts.azml_reference --write   # rewrite the block in README.md
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from mlep.authoring.azml.fields import (
     DEPLOYMENT,
@@ -19,9 +18,7 @@ from mlep.authoring.azml.fields import (
     SCALE_FIELDS,
     AzmlField,
 )
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-START, END = "<!-- azml-fields:start -->", "<!-- azml-fields:end -->"
+from scripts.readme_block import ReadmeBlock
 
 _FILES = (
     ("endpoint", "", ENDPOINT),
@@ -60,19 +57,9 @@ def _names(names: tuple[str, ...]) -> str:
     return ", ".join(f"`{name}`" for name in names)
 
 
-def updated_readme(text: str) -> str:
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{render()}{END}{tail}"
-
-
-def main(argv: list[str]) -> int:
-    if "--write" in argv:
-        README.write_text(updated_readme(README.read_text()))
-    else:
-        sys.stdout.write(render())
-    return 0
+BLOCK = ReadmeBlock("azml-fields", render)
+updated_readme = BLOCK.updated
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(BLOCK.main(sys.argv[1:]))

@@ -9,7 +9,6 @@ from __future__ import annotations
 import sys
 import types
 import typing
-from pathlib import Path
 from typing import Any
 
 from annotated_types import Ge, Le, MaxLen, MinLen
@@ -19,9 +18,7 @@ from pydantic_core import PydanticUndefined
 
 from models.rules import RULES
 from models.stack import StackConfig, Target
-
-README = Path(__file__).resolve().parent.parent / "README.md"
-START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+from scripts.readme_block import ReadmeBlock
 
 
 def render() -> str:
@@ -202,19 +199,9 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return [m for arg in typing.get_args(annotation) for m in _models_in(arg)]
 
 
-def updated_readme(text: str) -> str:
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{render()}{END}{tail}"
-
-
-def main(argv: list[str]) -> int:
-    if "--write" in argv:
-        README.write_text(updated_readme(README.read_text()))
-    else:
-        sys.stdout.write(render())
-    return 0
+BLOCK = ReadmeBlock("config-reference", render)
+updated_readme = BLOCK.updated
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(BLOCK.main(sys.argv[1:]))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from mlep.authoring.azml.fields import DEPLOYMENT_FIELDS, ENDPOINT_FIELDS
 from scripts import azml_reference
-from scripts.config_reference import README, render, updated_readme
+from scripts.config_reference import render, updated_readme
 from scripts.policy_reference import DOC
 from scripts.policy_reference import render as render_policies
+from scripts.readme_block import README
 
 
 def test_readme_config_reference_is_current() -> None:
