@@ -56,6 +56,17 @@ MAX_ALERTS = {
 }
 
 
+# A custom container (TF Serving) with its routes, as a deployment's `environment`.
+CONTAINER_ENVIRONMENT: dict[str, Any] = {
+    "image": "docker.io/tensorflow/serving:2.14.1",
+    "inference_config": {
+        "liveness_route": {"path": "/v1/models/fraud", "port": 8501},
+        "readiness_route": {"path": "/v1/models/fraud", "port": 8501},
+        "scoring_route": {"path": "/v1/models/fraud:predict", "port": 8501},
+    },
+}
+
+
 def _azure_deployment(name: str, version: int) -> dict[str, Any]:
     return {
         "name": name,
@@ -149,14 +160,7 @@ def max() -> dict[str, Any]:
     container = {key: value for key, value in full.items() if key != "code_configuration"} | {
         "name": "shadow",
         "model_mount_path": "/var/tfserving-model-mount",
-        "environment": {
-            "image": "docker.io/tensorflow/serving:2.14.1",
-            "inference_config": {
-                "liveness_route": {"path": "/v1/models/fraud", "port": 8501},
-                "readiness_route": {"path": "/v1/models/fraud", "port": 8501},
-                "scoring_route": {"path": "/v1/models/fraud:predict", "port": 8501},
-            },
-        },
+        "environment": copy.deepcopy(CONTAINER_ENVIRONMENT),
     }
     stack["endpoints"] = [
         {

@@ -12,7 +12,7 @@ from typing import Any
 from mlep.engine.diff import resource_diff
 from mlep.engine.runtime import ProgramRun, Registration
 from tests.conftest import run_namespace
-from tests.scenarios import scenario
+from tests.scenarios import CONTAINER_ENVIRONMENT, scenario
 
 ENVIRONMENT = "azure-native:machinelearningservices:EnvironmentVersion"
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
@@ -20,11 +20,7 @@ WORKSPACE = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-ml-prod/providers/"
     "Microsoft.MachineLearningServices/workspaces/mlw-prod"
 )
-ROUTES = {
-    "liveness_route": {"path": "/v1/models/fraud", "port": 8501},
-    "readiness_route": {"path": "/v1/models/fraud", "port": 8501},
-    "scoring_route": {"path": "/v1/models/fraud:predict", "port": 8501},
-}
+ROUTES = CONTAINER_ENVIRONMENT["inference_config"]
 
 
 def with_shadow(**fields: Any) -> dict[str, Any]:

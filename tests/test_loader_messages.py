@@ -12,7 +12,7 @@ import pytest
 
 from models.errors import MISSING, ConfigError, Problem
 from models.loader import parse_stack_config
-from tests.scenarios import kubernetes_scenario, scenario
+from tests.scenarios import CONTAINER_ENVIRONMENT, kubernetes_scenario, scenario
 
 
 def problems(namespace: dict[str, Any]) -> list[Problem]:
@@ -105,14 +105,7 @@ def test_a_missing_field_has_no_value_to_show() -> None:
     assert problem.fix == "add `name: ...`"
 
 
-CONTAINER = {
-    "image": "mlreg.azurecr.io/tfserving:2.14.1",
-    "inference_config": {
-        "liveness_route": {"path": "/v1/models/m", "port": 8501},
-        "readiness_route": {"path": "/v1/models/m", "port": 8501},
-        "scoring_route": {"path": "/v1/models/m:predict", "port": 8501},
-    },
-}
+CONTAINER = CONTAINER_ENVIRONMENT
 
 
 def with_deployment(**fields: Any) -> dict[str, Any]:
