@@ -129,16 +129,17 @@ def _unmet(value: Any, kind: dict[str, Any]) -> str | None:
     numeric = name in ("integer", "number")
     if not isinstance(value, PYTHON_TYPES.get(name, ())) or (numeric and isinstance(value, bool)):
         return f"expected {_show(kind)}"
+    text = str(value)
     if name == "enum":
         known = ENUMS[kind["enum"]]
-        same_but_case = [v for v in known if v.lower() == value.lower() and v != value]
+        same_but_case = [v for v in known if v.lower() == text.lower() and v != text]
         if same_but_case:
             return f"differs only in case from {kind['enum']} value {same_but_case[0]!r}"
         return None if value in known else f"not a known value of {kind['enum']}: one of {known}"
     if kind.get("const") is not None and value != kind["const"]:
         return f"must be {kind['const']!r}"
     pattern, words = FORMATS.get(kind.get("format", ""), (None, ""))
-    return words if pattern and not pattern.fullmatch(value) else None
+    return words if pattern and not pattern.fullmatch(text) else None
 
 
 def _check_model(check: BodyCheck, resource: str, path: str, value: Any, name: str) -> None:
