@@ -59,14 +59,19 @@ _IMAGE = re.compile(
 )
 
 
+def image_pinned(image: str) -> bool:
+    """Whether an image reference names a digest, or a tag other than latest."""
+    match = _IMAGE.fullmatch(image)
+    return bool(match and (match["digest"] or match["tag"] not in (None, "latest")))
+
+
 def _check_image(value: str) -> str:
-    match = _IMAGE.fullmatch(value)
-    if not match:
+    if not _IMAGE.fullmatch(value):
         raise rule_error(
             "not a valid image reference",
             "use REGISTRY/REPOSITORY:TAG or REGISTRY/REPOSITORY@sha256:DIGEST",
         )
-    if not match["digest"] and match["tag"] in (None, "latest"):
+    if not image_pinned(value):
         raise rule_error(
             "the image needs an explicit tag other than 'latest', or a digest, so a "
             "deployment always runs the bento it was reviewed with",
@@ -168,12 +173,6 @@ class ContainerEnvironment(Spec):
                 value=self.image,
             )
         return self
-
-    @property
-    def pinned(self) -> bool:
-        """Whether the image names a digest, or a tag other than latest."""
-        match = _IMAGE.fullmatch(self.image)
-        return bool(match and (match["digest"] or match["tag"] not in (None, "latest")))
 
 
 # A registered environment ('azureml:NAME:VERSION', ...) or one the program registers.

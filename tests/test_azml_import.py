@@ -619,3 +619,43 @@ def test_lists_the_problems_of_every_file_at_once() -> None:
 def test_needs_at_least_one_deployment_file() -> None:
     with pytest.raises(UsageError, match="no deployment files given"):
         convert(BLUE_GREEN / "endpoint.yml", [])
+
+
+IDENTITY_ID = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ml/providers/"
+    "Microsoft.ManagedIdentity/userAssignedIdentities/scorer"
+)
+WITH_IDENTITY = f"""\
+{ENDPOINT}identity:
+  type: user_assigned
+  user_assigned_identities:
+    - resource_id: {IDENTITY_ID}
+"""
+
+
+def _dependents(tmp_path: Path, endpoint: str, variables: dict[str, str]) -> set[str]:
+    """The variables the import notes as depending on the dropped identity."""
+    lines = "".join(f"  {name}: '{value}'\n" for name, value in variables.items())
+    deployment = f"{DEPLOYMENT}environment_variables:\n{lines}"
+    endpoint_file, deployment_file = files(tmp_path, endpoint, deployment)
+    notes = convert(endpoint_file, [deployment_file]).notes
+    return {name for name in variables if any(f".{name} seems to name" in n for n in notes)}
+
+
+def test_variables_that_name_a_dropped_identity_are_noted(tmp_path: Path) -> None:
+    variables = {
+        "UAI_CLIENT_ID": "scorer",  # called like a client id
+        "AZURE_CLIENT_ID": "x",
+        "MSI_ENDPOINT": "x",
+        "SCORER": IDENTITY_ID,  # holds the identity's id
+        "OTHER_GUID": "4f1c3a2e-9b7d-4c1a-8e2f-0a1b2c3d4e5f",  # holds a GUID
+        "LOG_LEVEL": "info",  # none of these
+        "WORKERS": "8",
+        "BUILD": "uai-less",
+    }
+    named = {"UAI_CLIENT_ID", "AZURE_CLIENT_ID", "MSI_ENDPOINT", "SCORER", "OTHER_GUID"}
+    assert _dependents(tmp_path, WITH_IDENTITY, variables) == named
+
+
+def test_without_an_identity_no_variable_is_noted(tmp_path: Path) -> None:
+    assert _dependents(tmp_path, ENDPOINT, {"UAI_CLIENT_ID": "x", "SCORER": IDENTITY_ID}) == set()

@@ -175,3 +175,74 @@ def test_what_serves_a_deployment_is_checked(
 )  # fmt: skip
 def test_what_azure_accepts_as_something_to_serve_parses(fields: dict[str, Any]) -> None:
     parse_stack_config(with_deployment(**fields), "Pulumi.test.yaml")
+
+
+def _edge(deployment_fields: dict[str, Any]) -> dict[str, Any]:
+    """The kubernetes waf_aligned stack (resources and autoscale set) with its first
+    deployment's fields merged in, one level deep."""
+    namespace = kubernetes_scenario("waf_aligned")
+    deployment = namespace["endpoints"][0]["deployments"][0]
+    for key, value in deployment_fields.items():
+        if isinstance(value, dict) and isinstance(deployment.get(key), dict):
+            deployment[key] = deployment[key] | value
+        else:
+            deployment[key] = value
+    return namespace
+
+
+# Each bound of a deployment's numbers, just inside and just outside (a mutation pass found
+# them unpinned): the inside value parses, the outside one names the field.
+BOUNDS = [
+    ("resources.cpu", {"resources": {"cpu": "1m"}}, {"resources": {"cpu": "0"}}),
+    ("resources.memory", {"resources": {"memory": "1Mi"}}, {"resources": {"memory": "0Gi"}}),
+    ("resources.gpu", {"resources": {"gpu": 16}}, {"resources": {"gpu": 17}}),
+    ("autoscale.max_instances", {"autoscale": {"max_instances": 50}},
+     {"autoscale": {"max_instances": 51}}),
+    ("autoscale.min_instances", {"autoscale": {"min_instances": 1}, "instance_count": 1},
+     {"autoscale": {"min_instances": 0}}),
+    ("autoscale.cooldown_minutes", {"autoscale": {"cooldown_minutes": 10080}},
+     {"autoscale": {"cooldown_minutes": 10081}}),
+    ("autoscale.min_instances", {"autoscale": {"min_instances": 10}, "instance_count": 10},
+     {"autoscale": {"min_instances": 11}}),
+    ("instance_count", {"instance_count": 3}, {"instance_count": 2}),
+    ("instance_count", {"instance_count": 10}, {"instance_count": 11}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("field", "inside", "outside"), BOUNDS)
+def test_each_bound_holds_at_its_edge(
+    field: str, inside: dict[str, Any], outside: dict[str, Any]
+) -> None:
+    parse_stack_config(_edge(inside), "Pulumi.test.yaml")
+    assert only(_edge(outside)).path == f"endpoints[0].deployments[0].{field}"
+
+
+def _route(**route: Any) -> dict[str, Any]:
+    environment = {
+        **CONTAINER,
+        "inference_config": {**CONTAINER["inference_config"], "scoring_route": route},
+    }
+    return with_deployment(environment=environment)
+
+
+ROUTE = f"{DEP}.environment.inference_config.scoring_route"
+
+
+@pytest.mark.parametrize(
+    ("route", "field"),
+    [
+        ({"path": "v1/models/fraud:predict", "port": 8501}, "path"),  # no leading /
+        ({"path": "/v1/models/ fraud", "port": 8501}, "path"),  # a space
+        ({"path": "/score", "port": 0}, "port"),
+        ({"path": "/score", "port": 65536}, "port"),
+    ],
+)
+def test_a_route_outside_what_a_server_answers_on_is_refused(
+    route: dict[str, Any], field: str
+) -> None:
+    assert only(_route(**route)).path == f"{ROUTE}.{field}"
+
+
+@pytest.mark.parametrize("port", [1, 65535])
+def test_a_route_port_at_either_end_parses(port: int) -> None:
+    parse_stack_config(_route(path="/score", port=port), "Pulumi.test.yaml")

@@ -19,6 +19,7 @@ from mlep.authoring.azml.fields import (
 )
 from mlep.authoring.azml.files import AzmlFile, Loc, plain
 from mlep.authoring.azml.spec import Spec
+from models.deployment import image_pinned
 
 # Asset references that name no exact version: azureml:NAME@LABEL, azureml:NAME and
 # azureml://registries/REG/<kind>/NAME/labels/LABEL.
@@ -89,7 +90,7 @@ def _container(spec: Spec, environment: CommentedMap) -> None:
     spec.record("environment", kept, loc)
     drop(file, INLINE_ENVIRONMENT, loc)
     image = environment.get("image")
-    if isinstance(image, str) and not _pinned_image(image):
+    if isinstance(image, str) and not image_pinned(image):
         file.note(
             (*loc, "image"),
             f"environment.image {image!r} names no tag or the tag latest: the image it runs "
@@ -180,14 +181,6 @@ def _register(kind: str, asset: Any, version: Any, options: str) -> str:
         f"register it first (`az ml {kind} create --name {asset}{options}` prints the version "
         f"it registers) and set {kind}: azureml:{asset}:VERSION with that version"
     )
-
-
-def _pinned_image(image: str) -> bool:
-    """Whether an image reference names a digest, or a tag other than latest."""
-    if "@" in image:
-        return True
-    last = image.rsplit("/", 1)[-1]
-    return ":" in last and last.rsplit(":", 1)[1] != "latest"
 
 
 def _name(file: AzmlFile) -> str:
