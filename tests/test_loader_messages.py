@@ -246,3 +246,9 @@ def test_a_route_outside_what_a_server_answers_on_is_refused(
 @pytest.mark.parametrize("port", [1, 65535])
 def test_a_route_port_at_either_end_parses(port: int) -> None:
     parse_stack_config(_route(path="/score", port=port), "Pulumi.test.yaml")
+
+
+def test_autoscale_min_instances_has_the_same_ceiling_as_max() -> None:
+    found = problems(_edge({"autoscale": {"min_instances": 51, "max_instances": 51}}))
+    scale = "endpoints[0].deployments[0].autoscale"
+    assert {p.path for p in found} >= {f"{scale}.min_instances", f"{scale}.max_instances"}
