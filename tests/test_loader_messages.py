@@ -204,6 +204,11 @@ BOUNDS = [
      {"autoscale": {"cooldown_minutes": 10081}}),
     ("autoscale.min_instances", {"autoscale": {"min_instances": 10}, "instance_count": 10},
      {"autoscale": {"min_instances": 11}}),
+    ("autoscale.scale_in_cpu_percent",
+     {"autoscale": {"scale_in_cpu_percent": 69, "target_cpu_percent": 70}},
+     {"autoscale": {"scale_in_cpu_percent": 70, "target_cpu_percent": 70}}),
+    ("request_settings.request_timeout_ms", {"request_settings": {"request_timeout_ms": 180000}},
+     {"request_settings": {"request_timeout_ms": 180001}}),
     ("instance_count", {"instance_count": 3}, {"instance_count": 2}),
     ("instance_count", {"instance_count": 10}, {"instance_count": 11}),
 ]  # fmt: skip
