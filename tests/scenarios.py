@@ -193,6 +193,21 @@ def scenario(name: str) -> dict[str, Any]:
     return copy.deepcopy(SCENARIOS[name]())
 
 
+def with_deployment_fields(
+    namespace: dict[str, Any], index: int, fields: dict[str, Any], name: str | None = None
+) -> dict[str, Any]:
+    """``namespace`` with its first endpoint's ``index``-th deployment (checked to be called
+    ``name`` when given) changed: each field set, or removed where its value is None."""
+    deployment = namespace["endpoints"][0]["deployments"][index]
+    assert name is None or deployment["name"] == name
+    for key, value in fields.items():
+        if value is None:
+            deployment.pop(key, None)
+        else:
+            deployment[key] = value
+    return namespace
+
+
 def engine_config(namespace: dict[str, Any]) -> dict[str, str]:
     """The namespace as the Pulumi engine passes config: `ml-endpoints:key` -> str or JSON."""
     return {

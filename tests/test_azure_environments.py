@@ -12,7 +12,7 @@ from typing import Any
 from mlep.engine.diff import resource_diff
 from mlep.engine.runtime import ProgramRun, Registration
 from tests.conftest import run_namespace
-from tests.scenarios import CONTAINER_ENVIRONMENT, scenario
+from tests.scenarios import CONTAINER_ENVIRONMENT, scenario, with_deployment_fields
 
 ENVIRONMENT = "azure-native:machinelearningservices:EnvironmentVersion"
 DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
@@ -25,15 +25,7 @@ ROUTES = CONTAINER_ENVIRONMENT["inference_config"]
 
 def with_shadow(**fields: Any) -> dict[str, Any]:
     """The `max` scenario with its shadow deployment (a TF Serving container) changed."""
-    namespace = scenario("max")
-    shadow = namespace["endpoints"][0]["deployments"][2]
-    assert shadow["name"] == "shadow"
-    for key, value in fields.items():
-        if value is None:
-            shadow.pop(key, None)
-        else:
-            shadow[key] = value
-    return namespace
+    return with_deployment_fields(scenario("max"), 2, fields, name="shadow")
 
 
 @functools.cache

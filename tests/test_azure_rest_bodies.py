@@ -32,7 +32,7 @@ from pulumi.runtime import rpc
 from components.azure.online_endpoint import ENDPOINT_API_VERSION, ENDPOINT_ARM_TYPE
 from mlep.engine.runtime import SECRET, ProgramRun, Registration
 from tests.conftest import run_namespace
-from tests.scenarios import scenario
+from tests.scenarios import scenario, with_deployment_fields
 
 API_VERSION = "2025-12-01"
 FIXTURE = (
@@ -248,15 +248,7 @@ def check_resource(resource: Registration) -> BodyCheck:
 
 def _shadow(**fields: Any) -> dict[str, Any]:
     """`max` with its shadow deployment (a TF Serving container) changed; None removes a field."""
-    namespace = scenario("max")
-    shadow = namespace["endpoints"][0]["deployments"][2]
-    assert shadow["name"] == "shadow"
-    for key, value in fields.items():
-        if value is None:
-            shadow.pop(key, None)
-        else:
-            shadow[key] = value
-    return namespace
+    return with_deployment_fields(scenario("max"), 2, fields, name="shadow")
 
 
 def _environment_only(environment: Any) -> dict[str, Any]:

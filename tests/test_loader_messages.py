@@ -12,7 +12,12 @@ import pytest
 
 from models.errors import MISSING, ConfigError, Problem
 from models.loader import parse_stack_config
-from tests.scenarios import CONTAINER_ENVIRONMENT, kubernetes_scenario, scenario
+from tests.scenarios import (
+    CONTAINER_ENVIRONMENT,
+    kubernetes_scenario,
+    scenario,
+    with_deployment_fields,
+)
 
 
 def problems(namespace: dict[str, Any]) -> list[Problem]:
@@ -110,14 +115,7 @@ CONTAINER = CONTAINER_ENVIRONMENT
 
 def with_deployment(**fields: Any) -> dict[str, Any]:
     """The defaults scenario with its deployment's fields set (None: removed)."""
-    namespace = scenario("defaults")
-    deployment = namespace["endpoints"][0]["deployments"][0]
-    for key, value in fields.items():
-        if value is None:
-            deployment.pop(key, None)
-        else:
-            deployment[key] = value
-    return namespace
+    return with_deployment_fields(scenario("defaults"), 0, fields)
 
 
 DEP = "endpoints[0].deployments[0]"
