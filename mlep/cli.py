@@ -221,7 +221,11 @@ def _authoring_parsers(commands: argparse._SubParsersAction[_Parser]) -> None:
         help="fill a template placeholder of the files ({{NAME}}, ${NAME}, <NAME>, "
         "name_place_holder); repeatable",
     )
-    azml.add_argument("--name", help="import the endpoint under this name instead")
+    azml.add_argument(
+        "--name",
+        help="import the endpoint under this name instead (it also fills the placeholder "
+        "the endpoint's `name:` is, in every file)",
+    )
     for tag in ("owner", "application", "data-sensitivity"):
         azml.add_argument(f"--{tag}", metavar="VALUE", help=f"the endpoint's `{tag}` tag")
     _allow_dirty(azml)

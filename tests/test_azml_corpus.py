@@ -187,7 +187,9 @@ CASES: dict[str, Case] = {
             "4 problems",
             "endpoint.yml:2: ENDPOINT_NAME",
             "${ENDPOINT_NAME} is a template placeholder, not a value",
-            "fix:   fill `ENDPOINT_NAME` first, or pass `--set ENDPOINT_NAME=...`",
+            "fix:   fill `ENDPOINT_NAME` first, or pass `--name NAME` (the endpoint's name) or "
+            "`--set ENDPOINT_NAME=...`",
+            "fix:   fill `MODEL_VERSION` first, or pass `--set MODEL_VERSION=...`",
             "deployment.yml:4: MODEL_VERSION",
             "deployment.yml:9: ACR_NAME",
         ),

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ruamel.yaml import YAML
 
 from mlep.authoring.azml import convert
-from mlep.authoring.azml.placeholders import fill, parse_sets
+from mlep.authoring.azml.placeholders import fill, name_placeholder, parse_sets
 from mlep.cli import main
 from mlep.errors import UsageError
 
@@ -51,6 +51,10 @@ def test_every_unfilled_placeholder_is_named_with_its_line_and_the_fix(tmp_path:
     assert f"{deployment}:3: ENDPOINT_NAME" in message
     assert f"{deployment}:4: MODEL_VERSION" in message
     assert "fill `MODEL_VERSION` first, or pass `--set MODEL_VERSION=...`" in message
+    # The endpoint's name can also come from --name, in both files that write it.
+    name_fix = "pass `--name NAME` (the endpoint's name) or `--set ENDPOINT_NAME=...`"
+    assert message.count(name_fix) == 2
+    assert message.count("--name") == 2
     for misleading in ("unhashable", "ordereddict", "not valid YAML"):
         assert misleading not in message
 
@@ -65,6 +69,32 @@ def test_set_fills_every_placeholder_and_the_files_import(tmp_path: Path) -> Non
     assert blue["model"] == "azureml:fraud-classifier:8"
     # Text that only looks like a placeholder stays as written: lower-case tags in a value.
     assert converted.spec["description"] == "Scores <b>card</b> payments # not a comment"
+
+
+def test_name_fills_the_placeholder_the_endpoints_name_is(tmp_path: Path) -> None:
+    endpoint, deployment = write(tmp_path)
+    converted = convert(endpoint, [deployment], {"MODEL_VERSION": "8"}, rename="card-fraud")
+    assert converted.spec["name"] == "card-fraud"  # and the deployment's endpoint_name agreed
+    # An explicit --set of that placeholder still fills the files; --name then renames.
+    both = {"ENDPOINT_NAME": "fraud-scoring", "MODEL_VERSION": "8"}
+    assert convert(endpoint, [deployment], both, rename="card-fraud").spec["name"] == "card-fraud"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("name: <ENDPOINT_NAME>\n", "ENDPOINT_NAME"),
+        ("auth_mode: key\nname: '{{ ENDPOINT_NAME }}'  # fill me\n", "ENDPOINT_NAME"),
+        ('name: "${EP}"\n', "EP"),
+        ("name: endpoint_place_holder\n", "endpoint_place_holder"),
+        ("name: fraud-<ENV>\n", None),  # part of a name: --set only
+        ("tags:\n  name: <ENDPOINT_NAME>\n", None),  # not the endpoint's name
+        ("name: fraud-scoring\n", None),
+        ("description: <ENDPOINT_NAME>\n", None),
+    ],
+)
+def test_the_placeholder_an_endpoints_name_is(text: str, expected: str | None) -> None:
+    assert name_placeholder(text) == expected
 
 
 def test_the_cli_fills_with_set_and_refuses_a_set_no_file_uses(

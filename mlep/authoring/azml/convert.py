@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mlep.authoring.azml import placeholders
 from mlep.authoring.azml.deployment import convert_deployment
 from mlep.authoring.azml.endpoint import check_traffic_files, convert_endpoint
 from mlep.authoring.azml.fields import DEPLOYMENT_ORDER, ENDPOINT_ORDER
@@ -13,6 +14,7 @@ from mlep.authoring.azml.files import Findings, load
 from mlep.authoring.azml.spec import Origins, Spec, validate
 from mlep.authoring.azml.variables import identity_dependents
 from mlep.errors import UsageError
+from mlep.stack import limits
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,9 @@ def convert(
         )
     found = Findings()
     files = (endpoint_file, *deployment_files)
-    loaded = [load(path, i, found, values) for i, path in enumerate(files)]
+    named = _name_placeholder(endpoint_file)
+    filled = {**({named: rename} if named and rename else {}), **(values or {})}
+    loaded = [load(path, i, found, filled, named) for i, path in enumerate(files)]
     # Every later check about a file that does not parse would mislead: stop here.
     found.raise_if_any()
     unused = sorted(set(values or {}) - found.used_values)
@@ -72,3 +76,14 @@ def convert(
     spec = endpoint.ordered(ENDPOINT_ORDER)
     validate(spec, endpoint_source, origins, found)
     return Converted(spec, found.notes)
+
+
+def _name_placeholder(endpoint_file: Path) -> str | None:
+    """The placeholder the endpoint file's `name:` is (`name: <ENDPOINT_NAME>`), which
+    `--name` fills in every file (a deployment's `endpoint_name` too; `--set` of the same
+    placeholder still wins). Reading problems are left to `load`, which reports them."""
+    try:
+        text = endpoint_file.read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return None if len(text) > limits.MAX_BYTES else placeholders.name_placeholder(text)

@@ -62,7 +62,11 @@ _SHOWN = "an output of `az ml ... show`, not a setting"
 # Kubernetes one's `compute`, and what `az ml online-endpoint show` adds).
 ENDPOINT = (
     AzmlField("$schema", "ignored: it names the schema the file follows", silent=True),
-    AzmlField("name", "kept; `--name NEW` imports the endpoint under another name"),
+    AzmlField(
+        "name",
+        "kept; `--name NEW` imports the endpoint under another name (and fills a placeholder "
+        "`name:` is)",
+    ),
     AzmlField("description", "kept"),
     AzmlField(
         "tags",

@@ -79,10 +79,15 @@ class AzmlFile:
 
 
 def load(
-    path: Path, index: int, findings: Findings, values: dict[str, str] | None = None
+    path: Path,
+    index: int,
+    findings: Findings,
+    values: dict[str, str] | None = None,
+    name_placeholder: str | None = None,
 ) -> AzmlFile | None:
     """The file parsed, its placeholders filled from ``values``; or None (and a problem) when
-    it is not YAML, not a mapping, or keeps a placeholder (one problem for each)."""
+    it is not YAML, not a mapping, or keeps a placeholder (one problem for each). The
+    endpoint's name, when a placeholder (``name_placeholder``), can also come from --name."""
     try:
         text = path.read_text()
     except OSError as error:
@@ -94,7 +99,9 @@ def load(
         problem = Problem(
             left.name,
             f"{left.written} is a template placeholder, not a value",
-            f"fill `{left.name}` first, or pass `--set {left.name}=...`",
+            f"fill `{left.name}` first, or pass "
+            + ("`--name NAME` (the endpoint's name) or " if left.name == name_placeholder else "")
+            + f"`--set {left.name}=...`",
             source=str(path),
             line=left.line,
         )

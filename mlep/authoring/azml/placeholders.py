@@ -80,6 +80,18 @@ def fill(text: str, values: dict[str, str]) -> tuple[str, list[Unfilled], set[st
     return PLACEHOLDER.sub(replace, text), unfilled, used
 
 
+# The endpoint file's top-level `name:` line, its value optionally quoted and commented.
+_NAME_LINE = re.compile(r"^name:[ \t]*(['\"]?)(?P<value>[^'\"#\n]*?)\1[ \t]*(?:#.*)?$", re.M)
+
+
+def name_placeholder(text: str) -> str | None:
+    """The placeholder that is the whole value of the file's top-level `name:`
+    (`name: <ENDPOINT_NAME>` gives ENDPOINT_NAME), or None: `mlep import --name` fills it."""
+    line = _NAME_LINE.search(text)
+    found = PLACEHOLDER.fullmatch(line["value"]) if line else None
+    return next(g for g in found.groups() if g is not None) if found else None
+
+
 def _in_comment(text: str, at: int) -> bool:
     """Whether ``at`` lies in a YAML comment: after a `#` that starts the line or follows a
     blank, outside quotes (a `#` inside a quoted value or a URL fragment is no comment)."""
