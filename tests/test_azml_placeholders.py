@@ -95,6 +95,9 @@ def test_name_fills_the_placeholder_the_endpoints_name_is(tmp_path: Path) -> Non
 )
 def test_the_placeholder_an_endpoints_name_is(text: str, expected: str | None) -> None:
     assert name_placeholder(text) == expected
+    if expected:  # and a YAML parser agrees: filled, the file's top-level name is the value
+        filled, _, _ = fill(text, {expected: "card-fraud"})
+        assert YAML(typ="safe").load(filled)["name"] == "card-fraud"
 
 
 def test_the_cli_fills_with_set_and_refuses_a_set_no_file_uses(

@@ -10,11 +10,10 @@ from mlep.authoring.azml import placeholders
 from mlep.authoring.azml.deployment import convert_deployment
 from mlep.authoring.azml.endpoint import check_traffic_files, convert_endpoint
 from mlep.authoring.azml.fields import DEPLOYMENT_ORDER, ENDPOINT_ORDER
-from mlep.authoring.azml.files import Findings, load
+from mlep.authoring.azml.files import Findings, load, read
 from mlep.authoring.azml.spec import Origins, Spec, validate
 from mlep.authoring.azml.variables import identity_dependents
 from mlep.errors import UsageError
-from mlep.stack import limits
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,15 @@ def convert(
         )
     found = Findings()
     files = (endpoint_file, *deployment_files)
-    named = _name_placeholder(endpoint_file)
+    texts = [read(path) for path in files]
+    # `--name` fills the placeholder the endpoint's `name:` is, in every file (a deployment's
+    # `endpoint_name` too); a `--set` of the same placeholder still wins.
+    named = placeholders.name_placeholder(texts[0])
     filled = {**({named: rename} if named and rename else {}), **(values or {})}
-    loaded = [load(path, i, found, filled, named) for i, path in enumerate(files)]
+    loaded = [
+        load(path, text, i, found, filled, name_placeholder=named)
+        for i, (path, text) in enumerate(zip(files, texts, strict=True))
+    ]
     # Every later check about a file that does not parse would mislead: stop here.
     found.raise_if_any()
     unused = sorted(set(values or {}) - found.used_values)
@@ -76,14 +81,3 @@ def convert(
     spec = endpoint.ordered(ENDPOINT_ORDER)
     validate(spec, endpoint_source, origins, found)
     return Converted(spec, found.notes)
-
-
-def _name_placeholder(endpoint_file: Path) -> str | None:
-    """The placeholder the endpoint file's `name:` is (`name: <ENDPOINT_NAME>`), which
-    `--name` fills in every file (a deployment's `endpoint_name` too; `--set` of the same
-    placeholder still wins). Reading problems are left to `load`, which reports them."""
-    try:
-        text = endpoint_file.read_text()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return None if len(text) > limits.MAX_BYTES else placeholders.name_placeholder(text)

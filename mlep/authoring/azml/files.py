@@ -78,22 +78,30 @@ class AzmlFile:
         self._findings.notes.append(f"{self.where(loc)}: {text}")
 
 
-def load(
-    path: Path,
-    index: int,
-    findings: Findings,
-    values: dict[str, str] | None = None,
-    name_placeholder: str | None = None,
-) -> AzmlFile | None:
-    """The file parsed, its placeholders filled from ``values``; or None (and a problem) when
-    it is not YAML, not a mapping, or keeps a placeholder (one problem for each). The
-    endpoint's name, when a placeholder (``name_placeholder``), can also come from --name."""
+def read(path: Path) -> str:
+    """The file's text, within the size limits (checked before any parser sees it,
+    mlep/stack/limits.py); UsageError when it cannot be read."""
     try:
         text = path.read_text()
     except OSError as error:
         raise UsageError(f"{path}: cannot read the file ({error.strerror})") from None
-    limits.check_text(text, str(path))  # before any parser sees it (mlep/stack/limits.py)
-    text, unfilled, used = placeholders.fill(text, values or {})
+    limits.check_text(text, str(path))
+    return text
+
+
+def load(
+    path: Path,
+    text: str,
+    index: int,
+    findings: Findings,
+    values: dict[str, str],
+    *,
+    name_placeholder: str | None = None,
+) -> AzmlFile | None:
+    """The file's ``text`` parsed, its placeholders filled from ``values``; or None (and a
+    problem) when it is not YAML, not a mapping, or keeps a placeholder (one problem for each).
+    The endpoint's name, when a placeholder (``name_placeholder``), can also come from --name."""
+    text, unfilled, used = placeholders.fill(text, values)
     findings.used_values |= used
     for left in unfilled:
         problem = Problem(
